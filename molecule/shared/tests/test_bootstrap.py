@@ -1,0 +1,85 @@
+"""The state a converged host must be in, whatever the scenario."""
+import pytest
+from conftest import family_packages, needs_sources, role_defaults
+
+TORCH = role_defaults("torch")
+CHARRNN = role_defaults("char_rnn")
+PREFIX = TORCH["charrnn_torch_prefix"]
+USER = CHARRNN["charrnn_user"]
+CHECKOUT = CHARRNN["charrnn_dir"]
+
+
+def test_family_packages_installed(host):
+    missing = [name for name in family_packages(host) if not host.package(name).is_installed]
+    assert missing == []
+
+
+def test_screen_runs(host):
+    assert host.run("screen -v").stdout.startswith("Screen version")
+
+
+def test_training_user_is_unprivileged(host):
+    user = host.user(USER)
+    assert user.exists
+    assert user.uid != 0
+    assert "sudo" not in user.groups and "wheel" not in user.groups
+
+
+@needs_sources
+def test_torch_prefix_is_root_owned_and_not_writable_by_the_training_user(host):
+    prefix = host.file(PREFIX)
+    assert prefix.is_directory
+    assert prefix.user == "root"
+    assert not prefix.mode & 0o022
+    assert host.run(f"su -s /bin/sh -c 'test -w {PREFIX}/bin' {USER}").rc != 0
+
+
+@needs_sources
+def test_nothing_in_the_prefix_is_world_writable(host):
+    found = host.check_output(f"find {PREFIX} -perm -o+w ! -type l")
+    assert found == ""
+
+
+@needs_sources
+def test_build_stamp_names_the_pinned_commit(host):
+    stamp = host.file(f"{PREFIX}/.charrnn-build.json")
+    assert stamp.exists
+    assert TORCH["charrnn_torch_version"] in stamp.content_string
+
+
+@needs_sources
+def test_th_on_path_loads_char_rnn_dependencies_as_training_user(host):
+    cmd = host.run(
+        "su - %s -c \"th -e \\\"require 'torch'; require 'nn'; require 'nngraph'; require 'optim'; "
+        "require 'lfs'; print('loaded')\\\"\"" % USER
+    )
+    assert cmd.rc == 0, cmd.stderr
+    assert "loaded" in cmd.stdout
+    assert cmd.stderr == ""
+
+
+@needs_sources
+def test_torch_links_openblas(host):
+    libs = host.check_output(f"ldd {PREFIX}/lib/libTH.so")
+    assert "libopenblas" in libs
+
+
+@needs_sources
+def test_checkout_is_at_the_pinned_commit_and_owned_by_the_training_user(host):
+    head = host.run(f"su -s /bin/sh -c 'git -C {CHECKOUT} rev-parse HEAD' {USER}")
+    assert head.rc == 0, head.stderr
+    assert head.stdout.strip() == CHARRNN["charrnn_version"]
+    for path in (CHECKOUT, f"{CHECKOUT}/train.lua", f"{CHECKOUT}/cv"):
+        assert host.file(path).user == USER
+
+
+@needs_sources
+def test_dataset_in_place(host):
+    data = host.file(f"{CHECKOUT}/data/{CHARRNN['charrnn_dataset_name']}/input.txt")
+    assert data.is_file
+    assert data.size > 0
+
+
+@pytest.mark.parametrize("path", ["/opt", "/usr/local/bin", "/etc/profile.d"])
+def test_system_dirs_not_world_writable(host, path):
+    assert not host.file(path).mode & 0o002

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The whole test suite: lint, sanity, unit and integration tests on the oldest and newest ansible-core
+# this collection supports, the changelog, the built artifact, and the offline molecule scenario on
+# Debian 12 and 13 containers. Sets up everything it needs under .venv*/ and .tmp/.
+#
+#   tests/run.sh                 everything
+#   tests/run.sh lint unit       only some stages (lint sanity unit integration changelog build molecule)
+#
+# CHARRNN_GIT_MIRROR / CHARRNN_GIT_MIRROR_PATH: sources for the real Torch build in molecule.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+stages=("$@")
+[ ${#stages[@]} -gt 0 ] || stages=(lint sanity unit integration changelog build molecule)
+
+newest_python=${CHARRNN_NEWEST_PYTHON:-python3.13}
+oldest_python=${CHARRNN_OLDEST_PYTHON:-python3.12}
+
+find_python() {
+  local name=$1
+  command -v "$name" 2>/dev/null && return
+  local candidate
+  for candidate in "$HOME"/.pyenv/versions/"${name#python}"*/bin/python; do
+    [ -x "$candidate" ] && { echo "$candidate"; return; }
+  done
+  echo "tests/run.sh: $name not found (set CHARRNN_NEWEST_PYTHON / CHARRNN_OLDEST_PYTHON)" >&2
+  return 1
+}
+
+make_venv() {
+  local dir=$1 python=$2 requirements=$3
+  if [ ! -f "$dir/.requirements" ] || ! cmp -s "$requirements" "$dir/.requirements"; then
+    rm -rf "$dir"
+    "$(find_python "$python")" -m venv "$dir"
+    "$dir/bin/pip" install --quiet --upgrade pip
+    "$dir/bin/pip" install --quiet -r "$requirements"
+    cp "$requirements" "$dir/.requirements"
+  fi
+}
+
+banner() { printf '\n===== %s =====\n' "$*"; }
+
+# ansible-test wants the collection at ansible_collections/<ns>/<name>, as real files.
+collection_tree() {
+  local root=$repo/.tmp/sanity/ansible_collections/rnn_bootstrap/charrnn
+  rm -rf "$root"
+  mkdir -p "$root"
+  git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} cp --parents -P {} "$root"/ 2>/dev/null || true
+  (cd "$root" && git init -q && git add -A >/dev/null 2>&1)
+  echo "$root"
+}
+
+banner "virtualenvs"
+make_venv .venv "$newest_python" tests/requirements.txt
+make_venv .venv-oldest "$oldest_python" tests/requirements-oldest.txt
+# Everything else finds this checkout through a link.
+mkdir -p .tmp/collections/ansible_collections/rnn_bootstrap
+ln -sfn "$repo" .tmp/collections/ansible_collections/rnn_bootstrap/charrnn
+export ANSIBLE_COLLECTIONS_PATH=$repo/.tmp/collections
+tree=$(collection_tree)
+
+for stage in "${stages[@]}"; do
+  case "$stage" in
+    lint)
+      banner "ansible-lint (production profile)"
+      .venv/bin/ansible-lint --profile production --offline
+      ;;
+    sanity)
+      for venv in .venv .venv-oldest; do
+        banner "ansible-test sanity ($("$repo/$venv/bin/ansible" --version | head -n 1))"
+        (cd "$tree" && PATH="$repo/$venv/bin:$PATH" ansible-test sanity --color no \
+          --python "$("$repo/$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
+          --skip-test shebang)
+      done
+      ;;
+    unit)
+      for venv in .venv .venv-oldest; do
+        banner "unit tests ($("$venv/bin/ansible" --version | head -n 1))"
+        "$venv/bin/python" -m pytest -q tests/unit
+      done
+      ;;
+    integration)
+      for venv in .venv .venv-oldest; do
+        banner "integration tests ($("$venv/bin/ansible" --version | head -n 1))"
+        PATH="$repo/$venv/bin:$PATH" "$venv/bin/python" -m pytest -q tests/integration
+      done
+      ;;
+    changelog)
+      banner "changelog"
+      .venv/bin/antsibull-changelog lint
+      ;;
+    build)
+      banner "collection build and install"
+      rm -rf .tmp/build && mkdir -p .tmp/build
+      .venv/bin/ansible-galaxy collection build --output-path .tmp/build "$tree" >/dev/null
+      .venv/bin/ansible-galaxy collection install --offline -p .tmp/build/installed .tmp/build/*.tar.gz
+      ANSIBLE_COLLECTIONS_PATH=$repo/.tmp/build/installed .venv/bin/ansible-doc rnn_bootstrap.charrnn.train >/dev/null
+      echo "built and installed $(ls .tmp/build/*.tar.gz)"
+      ;;
+    molecule)
+      banner "molecule offline scenario (Debian 12, 13)"
+      molecule/offline/build-image.sh bookworm charrnn-test/debian:12
+      molecule/offline/build-image.sh trixie charrnn-test/debian:13
+      PATH="$repo/.venv/bin:$PATH" molecule test -s offline
+      ;;
+    *) echo "tests/run.sh: unknown stage $stage" >&2; exit 2 ;;
+  esac
+done
+banner "all stages passed: ${stages[*]}"
