@@ -67,6 +67,11 @@ for stage in "${stages[@]}"; do
       .venv/bin/ansible-lint --profile production --offline
       ;;
     sanity)
+      # ansible-test fetches get-pip.py from a host outside PyPI unless its cache already has one.
+      mkdir -p "$HOME/.ansible/test/cache"
+      for version in 23_1_2 24_0 25_2; do
+        cp -n tests/sanity/get_pip_offline.py "$HOME/.ansible/test/cache/get_pip_$version.py"
+      done
       for venv in .venv .venv-oldest; do
         banner "ansible-test sanity ($("$repo/$venv/bin/ansible" --version | head -n 1))"
         (cd "$tree" && PATH="$repo/$venv/bin:$PATH" ansible-test sanity --color no \

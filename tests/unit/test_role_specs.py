@@ -23,9 +23,9 @@ def readme_rows(role):
     section = text.split(f"### Role `rnn_bootstrap.charrnn.{role}`", 1)[1].split("\n### ", 1)[0]
     rows = {}
     for line in section.splitlines():
-        match = re.match(r"\|\s*`(charrnn_\w+)`\s*\|\s*(.*?)\s*\|", line)
-        if match:
-            rows[match.group(1)] = match.group(2)
+        cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", line)]
+        if len(cells) > 3 and re.fullmatch(r"`charrnn_\w+`", cells[1]):
+            rows[cells[1].strip("`")] = cells[2]
     return rows
 
 
@@ -37,7 +37,7 @@ def as_cell(value):
         value = "[]"
     elif value == "":
         value = '""'
-    return "`%s`" % " ".join(str(value).split())
+    return "`%s`" % " ".join(str(value).split()).replace("|", "\\|")
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -1,0 +1,398 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) rnn_bootstrap maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+# SPDX-License-Identifier: MIT
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: checkpoint
+short_description: Report char-rnn checkpoints and training progress, optionally waiting for a checkpoint
+description:
+  - Lists the checkpoints C(lm_<savefile>_epoch<epoch>_<val_loss>.t7) that char-rnn's train.lua wrote in a
+    checkpoint directory, ordered by when they were written (modification time, then epoch; a run resumed
+    with C(-init_from) restarts char-rnn's epoch count, and the names do not sort as text).
+  - A checkpoint still being written is reported under RV(in_progress), never as RV(latest) or RV(best). A
+    checkpoint is complete when the training log shows a later line after its C(saving checkpoint to) line,
+    or the trainer no longer runs and its size is stable, or (when the log does not mention it) it has not
+    changed for a few seconds.
+  - Reports the training progress parsed from the log of the run started by M(rnn_bootstrap.charrnn.train).
+  - With O(wait), polls like M(ansible.builtin.wait_for) until the awaited checkpoint is complete. When the
+    training session has ended without producing it (a crash, a NaN loss, too little data, the end of
+    training) the task fails at once with the last 20 lines of the log, not at the timeout.
+  - Never changes anything.
+version_added: 1.0.0
+author:
+  - rnn_bootstrap maintainers (!UNKNOWN)
+options:
+  checkpoint_dir:
+    description:
+      - The checkpoint directory. A relative path is relative to O(chdir).
+    type: path
+    required: true
+  chdir:
+    description:
+      - The char-rnn checkout that relative O(checkpoint_dir), O(log_path) and O(newer_than) are relative to.
+    type: path
+    default: /opt/rnn-karpathy
+  savefile:
+    description:
+      - The C(savefile) of the run (train.lua's C(-savefile)); only its checkpoints are reported.
+    type: str
+    default: lstm
+  wait:
+    description:
+      - V(none) reports at once.
+      - V(first) waits until at least one complete checkpoint exists.
+      - V(new) waits for a complete checkpoint written after O(newer_than).
+    type: str
+    choices: [none, first, new]
+    default: none
+  newer_than:
+    description:
+      - For O(wait=new), the checkpoint to wait past. Default the latest complete checkpoint present when the
+        task starts.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait at most. V(0) looks once.
+    type: int
+    default: 600
+  sleep:
+    description:
+      - Seconds between looks.
+    type: float
+    default: 5
+  session:
+    description:
+      - The screen session of the training run.
+    type: str
+    default: charrnn
+  log_path:
+    description:
+      - The training log. Default V(<checkpoint_dir>/train-<session>.log), the rule of
+        M(rnn_bootstrap.charrnn.train).
+    type: path
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: The module only reads; it behaves the same in check mode.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: posix
+notes:
+  - A module cannot print while it runs; to show progress while waiting, call it in a loop with a short
+    O(timeout) (see the examples) and print RV(training) between calls.
+seealso:
+  - module: rnn_bootstrap.charrnn.train
+  - module: rnn_bootstrap.charrnn.sample
+  - module: ansible.builtin.wait_for
+'''
+
+EXAMPLES = r'''
+- name: List the checkpoints and the training progress
+  rnn_bootstrap.charrnn.checkpoint:
+    checkpoint_dir: /opt/rnn-karpathy/cv
+  register: ckpt
+
+- name: Wait up to an hour for the first checkpoint
+  rnn_bootstrap.charrnn.checkpoint:
+    checkpoint_dir: cv
+    wait: first
+    timeout: 3600
+    sleep: 10
+
+- name: Wait for the next checkpoint in one-minute steps (each timed-out step is retried)
+  rnn_bootstrap.charrnn.checkpoint:
+    checkpoint_dir: cv
+    wait: new
+    newer_than: "{{ ckpt.latest.path }}"
+    timeout: 60
+  register: next_ckpt
+  until: not (next_ckpt.timed_out | default(false))
+  retries: 60
+  delay: 0
+  when: ckpt.latest is not none
+'''
+
+RETURN = r'''
+checkpoints:
+  description: Complete checkpoints of the savefile, oldest first.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: Absolute path.
+      type: str
+    name:
+      description: File name.
+      type: str
+    epoch:
+      description: Epoch from the name.
+      type: float
+    val_loss:
+      description: Validation loss from the name; null when it is not finite (nan, inf).
+      type: float
+    val_loss_text:
+      description: Validation loss as written in the name.
+      type: str
+    size:
+      description: Size in bytes.
+      type: int
+    mtime:
+      description: Modification time (seconds since the epoch).
+      type: float
+  sample:
+    - path: /opt/rnn-karpathy/cv/lm_lstm_epoch0.95_1.9512.t7
+      name: lm_lstm_epoch0.95_1.9512.t7
+      epoch: 0.95
+      val_loss: 1.9512
+      val_loss_text: "1.9512"
+      size: 3395124
+      mtime: 1732900000.5
+in_progress:
+  description: Checkpoints still being written (same keys as RV(checkpoints)).
+  returned: always
+  type: list
+  elements: dict
+latest:
+  description: The most recently written complete checkpoint, or null.
+  returned: always
+  type: dict
+best:
+  description: The complete checkpoint with the lowest finite validation loss, or null.
+  returned: always
+  type: dict
+found:
+  description: The checkpoint the wait ended on (O(wait=first) or O(wait=new)), or null.
+  returned: always
+  type: dict
+newer_than:
+  description: The reference checkpoint path for O(wait=new).
+  returned: when O(wait=new)
+  type: str
+elapsed:
+  description: Seconds the task waited.
+  returned: always
+  type: float
+  sample: 12.3
+timed_out:
+  description: Whether the wait ended at the timeout (the task then fails).
+  returned: always
+  type: bool
+training:
+  description: The training run, from the screen session, the trainer pid and the log's current run.
+  returned: always
+  type: dict
+  contains:
+    running:
+      description: Whether the session (or the trainer) is alive.
+      type: bool
+    session:
+      description: The screen session name.
+      type: str
+    session_alive:
+      description: Whether the screen session is alive.
+      type: bool
+    pid:
+      description: The trainer's pid when it runs and is known.
+      type: int
+    status:
+      description:
+        - V(not_started), V(starting), V(training), V(evaluating), V(saving) while it runs;
+          V(finished), V(stopped), V(nan), V(exploding), V(error), V(ended_without_training) after.
+      type: str
+    iteration:
+      description: Last logged iteration.
+      type: int
+    iterations:
+      description: Total iterations of the run.
+      type: int
+    epoch:
+      description: Epoch of the last iteration line.
+      type: float
+    train_loss:
+      description: Training loss of the last iteration line (null when not finite).
+      type: float
+    time_per_batch:
+      description: Seconds per batch of the last iteration line.
+      type: float
+    median_time_per_batch:
+      description: Median seconds per batch over the last 20 iteration lines.
+      type: float
+    eta_seconds:
+      description: Remaining iterations times the median seconds per batch.
+      type: float
+    vocab_size:
+      description: Vocabulary size logged by train.lua.
+      type: int
+    num_parameters:
+      description: Number of parameters logged by train.lua.
+      type: int
+    last_checkpoint:
+      description: The last C(saving checkpoint to) path of the log.
+      type: str
+    exit_status:
+      description: The trainer's exit status once it has ended, if logged.
+      type: int
+    errors:
+      description: Lua error and traceback lines from the log.
+      type: list
+      elements: str
+    log_path:
+      description: The log read.
+      type: str
+log_tail:
+  description: The last 20 lines of the current run's log.
+  returned: on failure while waiting
+  type: list
+  elements: str
+'''
+
+import os
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import checkpoints as ckpt
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import common
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import screen
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import trainopts
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import training
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import waiter
+
+CONFIRM_DELAY = 0.5
+
+
+def make_poll(observer, mode, ref, last, sleeper=time.sleep):
+    """poll() for waiter.wait_for; `last` keeps the latest observation."""
+
+    def poll():
+        obs = observer.look()
+        last['obs'] = obs
+        if mode == 'none':
+            return waiter.DONE, None
+        if mode == 'first':
+            found = ckpt.latest(obs['complete'])
+        else:
+            found = ckpt.latest(ckpt.newer_than(obs['complete'], ref))
+        if found is not None:
+            return waiter.DONE, found
+        if not obs['running']:
+            # It looks ended. Look again after a moment: a checkpoint still
+            # "in progress" may have completed as the trainer exited, and a
+            # trainer caught between two execs must not count as gone.
+            sleeper(CONFIRM_DELAY)
+            obs = observer.look()
+            last['obs'] = obs
+            if mode == 'first':
+                found = ckpt.latest(obs['complete'])
+            else:
+                found = ckpt.latest(ckpt.newer_than(obs['complete'], ref))
+            if found is not None:
+                return waiter.DONE, found
+            if not obs['running']:
+                return waiter.FAIL, None
+        return waiter.WAIT, None
+
+    return poll
+
+
+def main():
+    argument_spec = dict(
+        checkpoint_dir=dict(type='path', required=True),
+        chdir=dict(type='path', default=common.DEFAULT_CHDIR),
+        savefile=dict(type='str', default='lstm'),
+        wait=dict(type='str', default='none', choices=['none', 'first', 'new']),
+        newer_than=dict(type='path'),
+        timeout=dict(type='int', default=600),
+        sleep=dict(type='float', default=5),
+        session=dict(type='str', default=common.DEFAULT_SESSION),
+        log_path=dict(type='path'),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    p = module.params
+
+    err = common.check_session_name(p['session'])
+    if err:
+        module.fail_json(msg=err)
+    if not trainopts.SAVEFILE_RE.match(p['savefile']):
+        module.fail_json(msg="savefile %r is not a valid char-rnn savefile name" % p['savefile'])
+    if p['timeout'] < 0:
+        module.fail_json(msg='timeout must be >= 0, got %d' % p['timeout'])
+    if p['sleep'] <= 0:
+        module.fail_json(msg='sleep must be > 0, got %s' % p['sleep'])
+    if p['newer_than'] and p['wait'] != 'new':
+        module.fail_json(msg='newer_than is only used with wait=new')
+
+    chdir = common.resolve(p['chdir'], os.getcwd())
+    checkpoint_dir = common.resolve(p['checkpoint_dir'], chdir)
+    log_path = common.resolve(p['log_path'], chdir) if p['log_path'] else \
+        common.default_log_path(checkpoint_dir, p['session'])
+    if os.path.exists(checkpoint_dir) and not os.path.isdir(checkpoint_dir):
+        module.fail_json(msg='checkpoint_dir %s is not a directory' % checkpoint_dir)
+    if os.path.isdir(checkpoint_dir) and not os.access(checkpoint_dir, os.R_OK | os.X_OK):
+        module.fail_json(msg='checkpoint_dir %s is not readable by this user (uid %d)'
+                             % (checkpoint_dir, os.getuid()))
+
+    observer = training.Observer(checkpoint_dir, p['savefile'], p['session'], log_path,
+                                 screen_bin=module.get_bin_path('screen'), runner=screen.module_runner(module))
+    result = dict(changed=False, timed_out=False, found=None)
+
+    ref = None
+    if p['wait'] == 'new':
+        if p['newer_than']:
+            ref_path = common.resolve(p['newer_than'], chdir)
+            ref = ckpt.ref_from_path(ref_path)
+            if ref is None:
+                module.fail_json(msg='newer_than %s does not exist: give an existing checkpoint (or omit it '
+                                     'to wait past the latest one present now)' % ref_path, **result)
+            result['newer_than'] = ref_path
+        else:
+            first = observer.look()
+            ref = ckpt.latest(first['complete'])
+            result['newer_than'] = ref['path'] if ref else None
+
+    last = {}
+    outcome = waiter.wait_for(make_poll(observer, p['wait'], ref, last), p['timeout'], p['sleep'])
+    obs = last['obs']
+    result.update(
+        checkpoints=[ckpt.public(e) for e in obs['complete']],
+        in_progress=[ckpt.public(e) for e in obs['in_progress']],
+        latest=ckpt.public(ckpt.latest(obs['complete'])),
+        best=ckpt.public(ckpt.best(obs['complete'])),
+        training=obs['training'],
+        elapsed=round(outcome['elapsed'], 2),
+    )
+    if outcome['outcome'] == waiter.DONE:
+        result['found'] = ckpt.public(outcome['value'])
+        module.exit_json(**result)
+    tail = training.log_tail(obs)
+    result['log_tail'] = tail
+    what = 'a first checkpoint' if p['wait'] == 'first' else (
+        'a checkpoint newer than %s' % (result.get('newer_than') or '(none yet)'))
+    what += " of savefile '%s' in %s" % (p['savefile'], checkpoint_dir)
+    training_info = obs['training']
+    if outcome['outcome'] == waiter.TIMEOUT:
+        result['timed_out'] = True
+        module.fail_json(msg='Timed out after %.1fs waiting for %s; progress: %s'
+                             % (outcome['elapsed'], what, training.progress_text(training_info)), **result)
+    if not training_info['log_exists'] and not training_info['running']:
+        module.fail_json(msg="Training session '%s' is not running and its log %s does not exist, so %s "
+                             "will not appear: start training with rnn_bootstrap.charrnn.train"
+                             % (p['session'], log_path, what), **result)
+    module.fail_json(msg="Training session '%s' has ended (status %s) without writing %s. Last log lines (%s):\n%s"
+                         % (p['session'], training_info['status'], what, log_path, '\n'.join(tail)), **result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,592 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) rnn_bootstrap maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+# SPDX-License-Identifier: MIT
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: train
+short_description: Run char-rnn's train.lua in a detached GNU screen session
+description:
+  - Starts C(th train.lua) in char-rnn's directory inside a detached, named GNU screen session, as the user the
+    task runs as, with its output (stdout and stderr) appended to a log file.
+  - The trainer runs with C(OMP_NUM_THREADS) and C(OPENBLAS_NUM_THREADS) set to O(threads) and
+    C(OMP_WAIT_POLICY=PASSIVE); with the default active waiting the OpenMP and OpenBLAS thread pools spin
+    against each other (measured on the default model with 2 threads, 0.66 s/batch active against
+    0.125 s/batch passive).
+  - Idempotent. When the session already runs, nothing is started and the task reports no change, with a
+    warning when the running command differs from the one asked for. The command of each run is kept in a
+    JSON state file next to the log (V(<log_path>.state.json)); the trainer's pid in V(<log_path>.pid).
+  - A per-user, per-session lock file (C(fcntl.flock) on V(/tmp/charrnn-<uid>-<session>.lock)) guards
+    check-and-start, so concurrent tasks on one host start exactly one trainer.
+  - Before anything is started the module checks that C(train.lua) is in O(chdir), that C(th) and C(screen)
+    are usable, that O(data_dir)C(/input.txt) is a readable file large enough for char-rnn's batch split
+    (at least one training batch, and one validation batch when C(val_frac) > 0, computed the way
+    char-rnn's C(CharSplitLMMinibatchLoader) does), and that O(checkpoint_dir) can be written.
+  - "Before each run a line C([charrnn] run started ...) is appended to the log; when the trainer ends the
+    wrapper appends C([charrnn] run ended: exit status N). The M(rnn_bootstrap.charrnn.checkpoint) module
+    reads the current run from the last marker on."
+  - With O(resume=true) the run starts with C(-init_from) the latest complete checkpoint of the savefile
+    (ordered by modification time, then epoch). char-rnn restarts its epoch count at 0 on resume, so a
+    resumed run can write checkpoint names that an earlier run already used; copy checkpoints you want
+    to keep elsewhere, or use another C(savefile).
+version_added: 1.0.0
+author:
+  - rnn_bootstrap maintainers (!UNKNOWN)
+options:
+  state:
+    description:
+      - V(started) starts the run unless the session already runs.
+      - V(stopped) ends the trainer (C(SIGTERM), then C(SIGKILL) after O(stop_timeout) seconds) and the screen
+        session.
+      - V(restarted) does both, always starting a new run.
+    type: str
+    choices: [started, stopped, restarted]
+    default: started
+  chdir:
+    description:
+      - The char-rnn checkout; train.lua runs from here. Relative O(data_dir) and O(checkpoint_dir) are relative
+        to it.
+    type: path
+    default: /opt/rnn-karpathy
+  data_dir:
+    description:
+      - Directory holding C(input.txt), passed to train.lua as C(-data_dir) exactly as given.
+      - char-rnn writes C(vocab.t7) and C(data.t7) there on the first run.
+    type: path
+    default: data/tinyshakespeare
+  checkpoint_dir:
+    description:
+      - Where train.lua writes checkpoints, passed as C(-checkpoint_dir) exactly as given. Created when missing.
+    type: path
+    default: cv
+  session:
+    description:
+      - Name of the screen session (letters, digits, V(_), V(+), V(-)).
+    type: str
+    default: charrnn
+  log_path:
+    description:
+      - File the trainer's output is appended to.
+      - Default V(<chdir>/<checkpoint_dir>/train-<session>.log), the same rule the
+        M(rnn_bootstrap.charrnn.checkpoint) and M(rnn_bootstrap.charrnn.sample) modules use.
+    type: path
+  th:
+    description:
+      - Path of the C(th) executable.
+      - Default C(th) on E(PATH), else V(/opt/torch/bin/th) or V(/opt/torch/install/bin/th).
+    type: path
+  gpuid:
+    description:
+      - Passed as C(-gpuid). V(-1) trains on the CPU (train.lua's own default is V(0)).
+    type: int
+    default: -1
+  resume:
+    description:
+      - When checkpoints of this savefile exist in O(checkpoint_dir), start with C(-init_from) the latest one.
+    type: bool
+    default: true
+  threads:
+    description:
+      - Threads for OpenMP and OpenBLAS (C(OMP_NUM_THREADS), C(OPENBLAS_NUM_THREADS)).
+      - Default the number of CPUs the task may run on.
+    type: int
+  options:
+    description:
+      - Any other train.lua flag, without the leading dash, for example C(rnn_size), C(num_layers), C(model)
+        (V(lstm), V(gru) or V(rnn)), C(seq_length), C(batch_size), C(learning_rate), C(learning_rate_decay),
+        C(learning_rate_decay_after), C(decay_rate), C(dropout), C(max_epochs), C(grad_clip), C(train_frac),
+        C(val_frac), C(seed), C(print_every), C(eval_val_every), C(savefile), C(accurate_gpu_timing),
+        C(opencl).
+      - Values are checked against the flag's type and range; an unknown flag is an error.
+      - C(data_dir), C(checkpoint_dir), C(gpuid) and C(init_from) are set by the module options
+        O(data_dir), O(checkpoint_dir), O(gpuid) and O(resume) and are rejected here.
+    type: dict
+    default: {}
+  stop_timeout:
+    description:
+      - Seconds to wait after C(SIGTERM) before the trainer gets C(SIGKILL).
+    type: int
+    default: 10
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: Runs every check and reports the command that would run; starts and stops nothing.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: posix
+notes:
+  - The trainer runs as the user of the task (use C(become_user) to choose it); screen sessions are per user.
+  - The trainer's output is line-buffered through C(stdbuf) when coreutils provides it; without it the log
+    can lag by a few kilobytes.
+  - Attach to the session with C(screen -r <session>) to watch the output live.
+requirements:
+  - GNU screen
+  - Torch7 (C(th)) and a char-rnn checkout
+seealso:
+  - module: rnn_bootstrap.charrnn.checkpoint
+  - module: rnn_bootstrap.charrnn.sample
+'''
+
+EXAMPLES = r'''
+- name: Train the default model on tinyshakespeare, resuming from the latest checkpoint
+  rnn_bootstrap.charrnn.train:
+    chdir: /opt/rnn-karpathy
+  register: run
+
+- name: Train a small GRU on another corpus, two threads, checkpoints every 500 iterations
+  rnn_bootstrap.charrnn.train:
+    session: poems
+    data_dir: data/poems
+    checkpoint_dir: cv/poems
+    threads: 2
+    options:
+      model: gru
+      rnn_size: 256
+      num_layers: 2
+      dropout: 0.25
+      eval_val_every: 500
+      savefile: poems
+
+- name: Start from scratch even when checkpoints exist
+  rnn_bootstrap.charrnn.train:
+    state: restarted
+    resume: false
+
+- name: Stop training
+  rnn_bootstrap.charrnn.train:
+    state: stopped
+'''
+
+RETURN = r'''
+session:
+  description: Name of the screen session.
+  returned: always
+  type: str
+  sample: charrnn
+pid:
+  description: Pid of the trainer process (th, not screen); null when nothing runs or in check mode.
+  returned: always
+  type: int
+  sample: 12345
+command:
+  description: The trainer's argv (as started, as recorded for a running session, or as it would be started).
+  returned: always
+  type: list
+  elements: str
+  sample: [/opt/torch/bin/th, train.lua, -data_dir, data/tinyshakespeare, -checkpoint_dir, cv, -gpuid, "-1"]
+log_path:
+  description: Absolute path of the log file.
+  returned: always
+  type: str
+  sample: /opt/rnn-karpathy/cv/train-charrnn.log
+checkpoint_dir:
+  description: Absolute path of the checkpoint directory.
+  returned: always
+  type: str
+  sample: /opt/rnn-karpathy/cv
+resumed_from:
+  description: Absolute path of the checkpoint passed as C(-init_from), or null.
+  returned: always
+  type: str
+  sample: /opt/rnn-karpathy/cv/lm_lstm_epoch1.00_1.8123.t7
+env:
+  description: The thread variables set for the trainer.
+  returned: always
+  type: dict
+  sample: {OMP_NUM_THREADS: "2", OPENBLAS_NUM_THREADS: "2", OMP_WAIT_POLICY: PASSIVE}
+running:
+  description: Whether the trainer runs after the task (in check mode, whether it would).
+  returned: always
+  type: bool
+dataset:
+  description: The input size and char-rnn's batch split (when a start was checked).
+  returned: when a run was started or would be started
+  type: dict
+  sample: {input_bytes: 1115394, batches: 446, train_batches: 423, val_batches: 23, test_batches: 0,
+           minimum_bytes: 5000}
+stopped_pids:
+  description: Trainer pids that were stopped.
+  returned: when O(state) is V(stopped) or V(restarted)
+  type: list
+  elements: int
+'''
+
+import fcntl
+import os
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import checkpoints as ckpt
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import common
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import screen
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import trainlog
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import trainopts
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import training
+
+STARTUP_TIMEOUT = 15.0
+
+
+class Lock:
+    """fcntl.flock on the per-user, per-session lock file."""
+
+    def __init__(self, path):
+        self.path = path
+        self.fd = None
+
+    def __enter__(self):
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0)
+        self.fd = os.open(self.path, flags, 0o600)
+        st = os.fstat(self.fd)
+        if st.st_uid != os.getuid():
+            os.close(self.fd)
+            raise OSError('lock file %s belongs to uid %d, not to this user (uid %d): remove it'
+                          % (self.path, st.st_uid, os.getuid()))
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+        return False
+
+
+def running_status(screen_bin, session, log_path, runner):
+    sessions = screen.find_sessions(screen_bin, session, runner)
+    alive = [s for s in sessions if s['alive']]
+    state = common.read_state(log_path)
+    pid = training.trainer_pid(log_path, state)
+    if pid is None:
+        for s in alive:
+            pids = screen.trainer_pids_under(s['pid'])
+            if pids:
+                pid = pids[0]
+                break
+    return {'sessions': sessions, 'alive': alive, 'pid': pid, 'state': state,
+            'running': bool(alive) or pid is not None}
+
+
+def stop_run(module, screen_bin, session, log_path, status, runner):
+    """End trainer(s) and session(s); returns the trainer pids stopped."""
+    pids = set()
+    if status['pid']:
+        pids.add(status['pid'])
+    for s in status['sessions']:
+        pids.update(screen.trainer_pids_under(s['pid']))
+    pids = sorted(pids)
+    screen.terminate(pids, grace=float(module.params['stop_timeout']))
+    # Without its trainer the wrapper ends by itself, after logging the exit
+    # status; give it a moment before quitting the session (which would HUP it).
+    deadline = time.time() + (3 if pids else 0)
+    while time.time() < deadline and any(s['alive'] for s in screen.find_sessions(screen_bin, session, runner)):
+        time.sleep(0.05)
+    for s in screen.find_sessions(screen_bin, session, runner):
+        if s['alive']:
+            screen.quit_session(screen_bin, s['id'], runner)
+    deadline = time.time() + 5
+    while time.time() < deadline and any(s['alive'] for s in screen.find_sessions(screen_bin, session, runner)):
+        time.sleep(0.1)
+    left = [s for s in screen.find_sessions(screen_bin, session, runner) if s['alive']]
+    if left:
+        # screen did not quit: end it and whatever runs under it
+        under = []
+        for s in left:
+            under.extend(screen.descendants(s['pid']))
+        screen.terminate([s['pid'] for s in left] + under, grace=2.0)
+    if any(not s['alive'] for s in screen.find_sessions(screen_bin, session, runner)):
+        screen.wipe(screen_bin, runner)
+    state = common.read_state(log_path)
+    if state:
+        state['stopped_at'] = time.strftime('%Y-%m-%dT%H:%M:%S%z')
+        state['pid'] = None
+        try:
+            common.write_state(log_path, state)
+        except (IOError, OSError):
+            pass
+    try:
+        os.unlink(common.pid_path(log_path))
+    except OSError:
+        pass
+    return pids
+
+
+def preflight(module, p, chdir, data_dir_abs, checkpoint_dir_abs, log_path, flags):
+    """Checks before a start; fails the module with what to fix."""
+    if not os.path.isdir(chdir):
+        module.fail_json(msg="chdir %s is not a directory: set chdir to the char-rnn checkout" % chdir)
+    if not os.path.isfile(os.path.join(chdir, 'train.lua')):
+        module.fail_json(msg="train.lua not found in chdir %s: set chdir to the char-rnn checkout "
+                             "(git clone https://github.com/karpathy/char-rnn)" % chdir)
+    th, err = common.find_th(p['th'])
+    if err:
+        module.fail_json(msg=err)
+    try:
+        dataset, warnings = trainopts.check_dataset(data_dir_abs, flags, data_dir_shown=p['data_dir'])
+    except trainopts.OptionError as e:
+        module.fail_json(msg=str(e))
+    err = common.dir_writable_error(checkpoint_dir_abs, 'checkpoint_dir')
+    if err:
+        module.fail_json(msg=err)
+    log_dir = os.path.dirname(log_path)
+    err = common.dir_writable_error(log_dir, 'log directory')
+    if err:
+        module.fail_json(msg=err)
+    if os.path.isdir(log_path):
+        module.fail_json(msg="log_path %s is a directory: set log_path to a file" % log_path)
+    if os.path.exists(log_path) and not os.access(log_path, os.W_OK):
+        module.fail_json(msg="log_path %s is not writable by this user (uid %d)" % (log_path, os.getuid()))
+    for w in warnings:
+        module.warn(w)
+    return th, dataset
+
+
+def find_resume(checkpoint_dir_abs, savefile, log_path):
+    """Latest complete checkpoint to resume from (None when there is none).
+
+    The trainer is not running here, so every checkpoint with a stable size
+    counts as complete; but one whose "saving checkpoint to" line was the
+    last thing a trainer that then died abnormally said may be truncated and
+    is skipped.
+    """
+    state = common.read_state(log_path)
+    log = trainlog.read_log(log_path, state.get('log_offset'))
+    saves = trainlog.saved_checkpoints(log['lines'])
+    code = training.exit_status(log['lines'])
+    suspect = set()
+    if code not in (None, 0):
+        suspect = set(os.path.basename(k) for k, followed in saves.items() if not followed)
+    entries = ckpt.list_checkpoints(checkpoint_dir_abs, savefile)
+    complete, dummy = ckpt.classify(entries, saves, trainer_running=False)
+    last = ckpt.latest([e for e in complete if e['name'] not in suspect])
+    return last['path'] if last else None
+
+
+def start_run(module, screen_bin, p, chdir, checkpoint_dir_abs, log_path, argv, base_argv, env, resumed_from,
+              runner):
+    """Start the wrapper in screen and find the trainer's pid; returns (pid, warnings)."""
+    common.makedirs(checkpoint_dir_abs)
+    common.makedirs(os.path.dirname(log_path))
+    pid_file = common.pid_path(log_path)
+    try:
+        os.unlink(pid_file)
+    except OSError:
+        pass
+    offset = os.path.getsize(log_path) if os.path.exists(log_path) else 0
+    with open(log_path, 'a') as f:
+        if offset:
+            f.write('\n')
+            offset += 1
+        f.write(training.run_marker(p['session'], argv) + '\n')
+    state = {
+        'session': p['session'],
+        'command': argv,
+        'base_command': base_argv,
+        'env': env,
+        'chdir': chdir,
+        'checkpoint_dir': p['checkpoint_dir'],
+        'checkpoint_dir_abs': checkpoint_dir_abs,
+        'data_dir': p['data_dir'],
+        'log_path': log_path,
+        'log_offset': offset,
+        'resumed_from': resumed_from,
+        'started_at': time.strftime('%Y-%m-%dT%H:%M:%S%z'),
+        'pid': None,
+        'uid': os.getuid(),
+    }
+    common.write_state(log_path, state)
+    stdbuf = module.get_bin_path('stdbuf')
+    warnings = []
+    if not stdbuf:
+        warnings.append('stdbuf (coreutils) not found: the trainer output is block-buffered, the log may lag')
+    wrapper = training.build_wrapper(chdir, argv, env, log_path, pid_file, stdbuf=stdbuf)
+    rc, err = screen.start_session(screen_bin, p['session'], wrapper, runner, cwd=chdir)
+    if rc != 0:
+        module.fail_json(msg='screen failed to start session %s (rc %d): %s' % (p['session'], rc, err.strip()),
+                         command=argv)
+    pid = None
+    deadline = time.time() + STARTUP_TIMEOUT
+    while time.time() < deadline:
+        cand = common.read_pid_file(pid_file)
+        if cand and screen.is_script_process(cand, 'train.lua'):
+            pid = cand
+            break
+        if cand and not screen.pid_alive(cand):
+            break
+        time.sleep(0.05)
+    state['pid'] = pid
+    common.write_state(log_path, state)
+    if pid is None:
+        # The trainer is gone already (or never came up): look at what it said.
+        end = time.time() + 3
+        log = trainlog.read_log(log_path, offset)
+        while time.time() < end and training.exit_status(log['lines']) is None:
+            time.sleep(0.1)
+            log = trainlog.read_log(log_path, offset)
+        summary = trainlog.summarize(log['lines'], log['head'])
+        code = training.exit_status(log['lines'])
+        tail = trainlog.tail(log['lines'], training.LOG_TAIL_LINES)
+        if summary['phase'] in ('error', 'nan', 'exploding') or code not in (None, 0):
+            module.fail_json(msg='the trainer exited at once (status %s, %s); last log lines:\n%s'
+                             % (code, summary['phase'], '\n'.join(tail)),
+                             command=argv, log_path=log_path, log_tail=tail, exit_status=code)
+        if code is None:
+            module.fail_json(msg='the trainer did not come up within %ds; last log lines:\n%s'
+                             % (STARTUP_TIMEOUT, '\n'.join(tail)), command=argv, log_path=log_path, log_tail=tail)
+        warnings.append('the trainer already exited (status %s) after %s iteration(s); see %s'
+                        % (code, summary['iteration'] or 0, log_path))
+    return pid, warnings
+
+
+def main():
+    argument_spec = dict(
+        state=dict(type='str', default='started', choices=['started', 'stopped', 'restarted']),
+        chdir=dict(type='path', default=common.DEFAULT_CHDIR),
+        data_dir=dict(type='path', default='data/tinyshakespeare'),
+        checkpoint_dir=dict(type='path', default=common.DEFAULT_CHECKPOINT_DIR),
+        session=dict(type='str', default=common.DEFAULT_SESSION),
+        log_path=dict(type='path'),
+        th=dict(type='path'),
+        gpuid=dict(type='int', default=-1),
+        resume=dict(type='bool', default=True),
+        threads=dict(type='int'),
+        options=dict(type='dict', default={}),
+        stop_timeout=dict(type='int', default=10),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    p = module.params
+
+    err = common.check_session_name(p['session'])
+    if err:
+        module.fail_json(msg=err)
+    if p['gpuid'] < -1:
+        module.fail_json(msg='gpuid must be -1 (CPU) or a GPU index >= 0, got %d' % p['gpuid'])
+    if p['threads'] is not None and p['threads'] < 1:
+        module.fail_json(msg='threads must be >= 1, got %d' % p['threads'])
+    if p['stop_timeout'] < 0:
+        module.fail_json(msg='stop_timeout must be >= 0, got %d' % p['stop_timeout'])
+    try:
+        flags = trainopts.validate_options(p['options'])
+    except trainopts.OptionError as e:
+        module.fail_json(msg=str(e))
+
+    chdir = common.resolve(p['chdir'], os.getcwd())
+    checkpoint_dir_abs = common.resolve(p['checkpoint_dir'], chdir)
+    data_dir_abs = common.resolve(p['data_dir'], chdir)
+    log_path = common.resolve(p['log_path'], chdir) if p['log_path'] else \
+        common.default_log_path(checkpoint_dir_abs, p['session'])
+    savefile = trainopts.flag_value(flags, 'savefile')
+    threads = p['threads'] or common.cpu_count()
+    env = common.thread_env(threads)
+
+    screen_bin = module.get_bin_path('screen')
+    if not screen_bin:
+        module.fail_json(msg='GNU screen not found on PATH: install the screen package')
+    runner = screen.module_runner(module)
+
+    result = dict(changed=False, session=p['session'], pid=None, command=[], log_path=log_path,
+                  checkpoint_dir=checkpoint_dir_abs, resumed_from=None, env=env, running=False)
+
+    def base_argv(th):
+        return trainopts.build_train_argv(th, flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'])
+
+    def recorded(status, res):
+        st = status['state']
+        res['pid'] = status['pid']
+        res['running'] = True
+        res['command'] = st.get('command') or []
+        res['resumed_from'] = st.get('resumed_from')
+        if st.get('env'):
+            res['env'] = st['env']
+
+    lock = Lock(common.lock_path(p['session']))
+
+    if module.check_mode:
+        status = running_status(screen_bin, p['session'], log_path, runner)
+        if p['state'] == 'stopped':
+            if status['running']:
+                recorded(status, result)
+                result['changed'] = True
+                result['running'] = False
+            module.exit_json(**result)
+        if p['state'] == 'started' and status['running']:
+            recorded(status, result)
+            module.exit_json(**result)
+        th, dataset = preflight(module, p, chdir, data_dir_abs, checkpoint_dir_abs, log_path, flags)
+        argv = base_argv(th)
+        if p['resume']:
+            resumed = find_resume(checkpoint_dir_abs, savefile, log_path)
+            if resumed:
+                argv = trainopts.build_train_argv(th, flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'],
+                                                  init_from=resumed)
+                result['resumed_from'] = resumed
+        result.update(changed=True, command=argv, dataset=dataset, running=True)
+        if status['running']:
+            result['stopped_pids'] = [status['pid']] if status['pid'] else []
+        module.exit_json(**result)
+
+    try:
+        lock.__enter__()
+    except (IOError, OSError) as e:
+        module.fail_json(msg='cannot lock %s: %s' % (lock.path, e))
+    try:
+        status = running_status(screen_bin, p['session'], log_path, runner)
+        if p['state'] == 'stopped':
+            if status['running']:
+                recorded(status, result)
+                result['stopped_pids'] = stop_run(module, screen_bin, p['session'], log_path, status, runner)
+                result['changed'] = True
+            else:
+                result['stopped_pids'] = []
+                result['command'] = status['state'].get('command') or []
+            result['running'] = False
+            result['pid'] = None
+            module.exit_json(**result)
+
+        if p['state'] == 'started' and status['running']:
+            recorded(status, result)
+            st = status['state']
+            th, err = common.find_th(p['th'])
+            if not st:
+                module.warn('session %s runs but was not started by this module (no state file %s): '
+                            'cannot compare its command' % (p['session'], common.state_path(log_path)))
+            elif th and (st.get('base_command') != base_argv(th) or st.get('env') != env):
+                module.warn('session %s already runs a different command: %s (env %s); asked for: %s (env %s). '
+                            'Use state=restarted to apply the change.'
+                            % (p['session'], ' '.join(st.get('base_command') or []), st.get('env'),
+                               ' '.join(base_argv(th)), env))
+            if not status['alive']:
+                module.warn('screen session %s is gone but its trainer (pid %s) still runs'
+                            % (p['session'], status['pid']))
+            module.exit_json(**result)
+
+        th, dataset = preflight(module, p, chdir, data_dir_abs, checkpoint_dir_abs, log_path, flags)
+        if status['running']:  # restarted
+            result['stopped_pids'] = stop_run(module, screen_bin, p['session'], log_path, status, runner)
+        elif p['state'] == 'restarted':
+            result['stopped_pids'] = []
+        resumed = find_resume(checkpoint_dir_abs, savefile, log_path) if p['resume'] else None
+        argv = trainopts.build_train_argv(th, flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'],
+                                          init_from=resumed)
+        pid, warnings = start_run(module, screen_bin, p, chdir, checkpoint_dir_abs, log_path, argv,
+                                  base_argv(th), env, resumed, runner)
+        for w in warnings:
+            module.warn(w)
+        result.update(changed=True, pid=pid, command=argv, resumed_from=resumed, dataset=dataset,
+                      running=pid is not None)
+    finally:
+        lock.__exit__()
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,270 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) rnn_bootstrap maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+# SPDX-License-Identifier: MIT
+"""train / checkpoint / sample through ansible-playbook, real screen, stand-in trainer."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+import shutil
+
+import pytest
+
+from charrnn_it_helpers import STAND_IN_TH, screen_sessions, trainer_pids
+
+SMALL = {'batch_size': 10, 'seq_length': 50, 'eval_val_every': 10}
+
+
+def train_task(charrnn_dir, session, **kw):
+    args = {'chdir': str(charrnn_dir), 'data_dir': 'data/tiny', 'th': STAND_IN_TH, 'session': session,
+            'threads': 1, 'stop_timeout': 5, 'options': dict(SMALL, max_epochs=5)}
+    options = kw.pop('options', None)
+    if options:
+        args['options'] = dict(args['options'], **options)
+    args.update(kw)
+    return {'rnn_bootstrap.charrnn.train': args}
+
+
+def ckpt_task(charrnn_dir, session, **kw):
+    args = {'checkpoint_dir': 'cv', 'chdir': str(charrnn_dir), 'session': session, 'sleep': 0.25}
+    args.update(kw)
+    return {'rnn_bootstrap.charrnn.checkpoint': args}
+
+
+def sample_task(charrnn_dir, session, **kw):
+    args = {'chdir': str(charrnn_dir), 'th': STAND_IN_TH, 'session': session, 'length': 200}
+    args.update(kw)
+    return {'rnn_bootstrap.charrnn.sample': args}
+
+
+def is_train_lua(pid):
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as f:
+            return b'train.lua' in f.read().split(b'\0')
+    except OSError:
+        return False
+
+
+def test_lifecycle(play, charrnn_dir, tmp_path):
+    s = play.session()
+    dest = tmp_path / 'sample.txt'
+    r = play.run([
+        train_task(charrnn_dir, s),
+        ckpt_task(charrnn_dir, s, wait='first', timeout=60),
+        sample_task(charrnn_dir, s, dest=str(dest)),
+        train_task(charrnn_dir, s),
+        ckpt_task(charrnn_dir, s, wait='new', timeout=60),
+    ], env={'STANDIN_SLEEP': '0.05', 'STANDIN_SAVE_DELAY': '0.05'})
+    start, first, sampled, again, new = r
+    assert not start.get('failed'), start
+    assert start['changed'] is True and start['running'] is True
+    pid = start['pid']
+    assert is_train_lua(pid)
+    assert start['command'][:2] == [STAND_IN_TH, 'train.lua']
+    assert start['env']['OMP_WAIT_POLICY'] == 'PASSIVE'
+    assert start['log_path'] == str(charrnn_dir / 'cv' / ('train-%s.log' % s))
+    assert len(screen_sessions(s)) == 1
+
+    assert not first.get('failed'), first
+    # checkpoints every 10 of 38 iterations per epoch: epoch 0.26, 0.53, ...
+    assert first['found']['name'].startswith('lm_lstm_epoch0.')
+    assert first['found'] == first['latest'] and first['found'] not in first['in_progress']
+    assert first['training']['running'] is True and first['training']['pid'] == pid
+    assert first['changed'] is False and 'elapsed' in first
+
+    assert not sampled.get('failed'), sampled
+    assert len(sampled['text']) == 200 and sampled['changed'] is True
+    assert dest.read_text() == sampled['text']
+
+    assert again['changed'] is False and again['pid'] == pid
+    assert trainer_pids(charrnn_dir) == [pid]
+
+    assert not new.get('failed'), new
+    assert new['found']['path'] != new['newer_than']
+    assert new['found']['mtime'] >= first['found']['mtime'] and new['found']['epoch'] > first['found']['epoch']
+    assert new['training']['vocab_size'] > 10
+
+    r = play.run([
+        train_task(charrnn_dir, s, state='restarted'),
+        train_task(charrnn_dir, s),
+    ], check=True)
+    would, same = r
+    assert would['changed'] is True and would['resumed_from']
+    assert same['changed'] is False
+    assert trainer_pids(charrnn_dir) == [pid]  # check mode touched nothing
+
+    r = play.run([
+        train_task(charrnn_dir, s, state='stopped'),
+        train_task(charrnn_dir, s, state='stopped'),
+        ckpt_task(charrnn_dir, s),
+    ])
+    stopped, again, report = r
+    assert stopped['changed'] is True and stopped['stopped_pids'] == [pid]
+    assert again['changed'] is False
+    assert trainer_pids(charrnn_dir) == [] and screen_sessions(s) == []
+    assert report['training']['running'] is False and report['training']['status'] == 'stopped'
+    assert report['training']['exit_status'] == 143
+    names = [c['name'] for c in report['checkpoints']]
+    assert len(names) >= 2 and report['in_progress'] == []
+
+
+def test_crash_fails_fast_with_log_tail(play, charrnn_dir):
+    s = play.session()
+    r = play.run([
+        train_task(charrnn_dir, s, options={'eval_val_every': 1000}),
+        ckpt_task(charrnn_dir, s, wait='first', timeout=120),
+    ], env={'STANDIN_SLEEP': '0.02', 'STANDIN_CRASH_AT': '25'})
+    start, waited = r
+    assert start['changed'] is True
+    assert waited['failed'] is True and waited['timed_out'] is False
+    assert waited['elapsed'] < 30
+    assert 'has ended (status error)' in waited['msg']
+    assert 'not enough memory' in waited['msg'] and 'stack traceback:' in waited['msg']
+    assert waited['log_tail'][-1] == '[charrnn] run ended: exit status 1'
+    assert screen_sessions(s) == []
+
+
+def test_nan_abort_fails_fast(play, charrnn_dir):
+    s = play.session()
+    r = play.run([
+        train_task(charrnn_dir, s, options={'eval_val_every': 1000}),
+        ckpt_task(charrnn_dir, s, wait='first', timeout=120),
+    ], env={'STANDIN_SLEEP': '0.02', 'STANDIN_NAN_AT': '20'})
+    waited = r[1]
+    assert waited['failed'] is True and waited['timed_out'] is False
+    assert waited['training']['status'] == 'nan'
+    assert 'loss is NaN' in waited['msg']
+    assert waited['training']['exit_status'] == 0  # train.lua breaks out of its loop and exits 0
+
+
+def test_run_without_checkpoint_fails_fast(play, charrnn_dir):
+    s = play.session()
+    r = play.run([
+        train_task(charrnn_dir, s, options={'eval_val_every': 1000}),
+        ckpt_task(charrnn_dir, s, wait='first', timeout=120),
+    ], env={'STANDIN_SLEEP': '0.01', 'STANDIN_EXPLODE_AT': '12'})
+    start, waited = r
+    assert start['changed'] is True
+    assert waited['failed'] is True and waited['timed_out'] is False
+    assert waited['training']['status'] == 'exploding'
+    assert 'without writing a first checkpoint' in waited['msg']
+    assert 'loss is exploding, aborting.' in waited['msg']
+
+
+def test_wait_new_after_finished_run_fails_fast(play, charrnn_dir):
+    s = play.session()
+    r = play.run([
+        train_task(charrnn_dir, s, options={'max_epochs': 1}),
+        ckpt_task(charrnn_dir, s, wait='first', timeout=60),
+        {'ansible.builtin.pause': {'seconds': 2}},
+        ckpt_task(charrnn_dir, s, wait='new', timeout=120),
+    ], env={'STANDIN_SLEEP': '0.01'})
+    start, first, dummy, new = r
+    assert not first.get('failed'), first
+    assert new['failed'] is True and new['timed_out'] is False and new['elapsed'] < 30
+    assert new['training']['status'] == 'finished'
+    assert new['training']['iteration'] == new['training']['iterations'] == 38
+    assert 'has ended (status finished)' in new['msg']
+    assert new['latest']['name'].startswith('lm_lstm_epoch1.00_')
+
+
+def test_concurrent_starts_make_one_trainer(play, charrnn_dir):
+    s = play.session()
+    task = train_task(charrnn_dir, s, options={'max_epochs': 50})
+    r = play.run([task], hosts=['first', 'second'], forks=2, env={'STANDIN_SLEEP': '0.05'})
+    a, b = r['first'][0], r['second'][0]
+    assert not a.get('failed') and not b.get('failed'), (a, b)
+    assert sorted([a['changed'], b['changed']]) == [False, True]
+    assert a['pid'] == b['pid']
+    assert trainer_pids(charrnn_dir) == [a['pid']]
+    assert len(screen_sessions(s)) == 1
+    r = play.run([train_task(charrnn_dir, s, state='stopped')])
+    assert r[0]['changed'] is True and trainer_pids(charrnn_dir) == []
+
+
+def test_check_mode_starts_nothing(play, charrnn_dir):
+    s = play.session()
+    r = play.run([train_task(charrnn_dir, s), sample_task(charrnn_dir, s)], check=True)
+    would, sampled = r
+    assert would['changed'] is True and would['pid'] is None
+    assert '-max_epochs' in would['command']
+    assert screen_sessions(s) == [] and trainer_pids(charrnn_dir) == []
+    assert not (charrnn_dir / 'cv').exists()
+    assert sampled['failed'] is True and 'no complete checkpoint' in sampled['msg']
+
+
+def test_bad_inputs_fail_clearly(play, charrnn_dir, tmp_path):
+    s = play.session()
+    (charrnn_dir / 'data' / 'small').mkdir()
+    (charrnn_dir / 'data' / 'small' / 'input.txt').write_text('x' * 499)
+    r = play.run([
+        train_task(charrnn_dir, s, options={'rnn_sizes': 10}),
+        train_task(charrnn_dir, s, options={'init_from': 'cv/x.t7'}),
+        train_task(charrnn_dir, s, options={'rnn_size': 'huge'}),
+        train_task(charrnn_dir, s, data_dir='data/none'),
+        train_task(charrnn_dir, s, data_dir='data/small'),
+        train_task(charrnn_dir, s, chdir=str(tmp_path)),
+        train_task(charrnn_dir, s, th=str(tmp_path / 'th')),
+        ckpt_task(charrnn_dir, s, wait='new', newer_than='cv/lm_lstm_epoch1.00_1.0000.t7'),
+        sample_task(charrnn_dir, s, checkpoint='cv/model.t7'),
+        sample_task(charrnn_dir, s, temperature=0),
+    ])
+    expected = [
+        'options.rnn_sizes is not a train.lua flag',
+        "use the module option 'resume'",
+        'options.rnn_size must be an integer',
+        'data_dir data/none does not exist',
+        'data/small/input.txt is too small for one training batch',
+        'train.lua not found in chdir',
+        'does not exist',
+        'does not exist',
+        'not a char-rnn checkpoint name',
+        'temperature must be > 0',
+    ]
+    for res, fragment in zip(r, expected):
+        assert res.get('failed') is True, res
+        assert fragment in res['msg'], (fragment, res['msg'])
+    assert screen_sessions(s) == [] and trainer_pids(charrnn_dir) == []
+
+
+REAL_TH = os.environ.get('CHARRNN_REAL_TH')
+REAL_CHARRNN = os.environ.get('CHARRNN_REAL_CHARRNN')
+# shared/ sits beside the checkout.
+CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'shared', 'data', 'tinyshakespeare', 'input.txt')
+
+
+@pytest.mark.skipif(not (REAL_TH and REAL_CHARRNN),
+                    reason='set CHARRNN_REAL_TH (a Torch7 th) and CHARRNN_REAL_CHARRNN (a char-rnn checkout) '
+                           'to train a tiny real model')
+def test_real_torch_tiny_training(play, tmp_path):
+    corpus = os.environ.get('CHARRNN_CORPUS', CORPUS)
+    if not os.path.exists(corpus):
+        corpus = os.path.join(REAL_CHARRNN, 'data', 'tinyshakespeare', 'input.txt')
+    data = tmp_path / 'data'
+    data.mkdir()
+    with open(corpus, 'rb') as f:
+        (data / 'input.txt').write_bytes(f.read(20000))
+    cv = tmp_path / 'cv'
+    s = play.session()
+    args = {'chdir': REAL_CHARRNN, 'data_dir': str(data), 'checkpoint_dir': str(cv), 'th': REAL_TH,
+            'session': s, 'threads': 1,
+            'options': {'rnn_size': 16, 'num_layers': 1, 'seq_length': 10, 'batch_size': 10,
+                        'eval_val_every': 20, 'max_epochs': 1}}
+    r = play.run([
+        {'rnn_bootstrap.charrnn.train': args},
+        {'rnn_bootstrap.charrnn.checkpoint': {'checkpoint_dir': str(cv), 'session': s, 'wait': 'first',
+                                              'timeout': 300, 'sleep': 1}},
+        {'rnn_bootstrap.charrnn.sample': {'chdir': REAL_CHARRNN, 'checkpoint_dir': str(cv), 'session': s,
+                                          'th': REAL_TH, 'length': 100, 'primetext': 'ROMEO:'}},
+        {'rnn_bootstrap.charrnn.train': dict(args, state='stopped')},
+    ], timeout=600)
+    start, first, sampled, stopped = r
+    assert not start.get('failed'), start
+    assert not first.get('failed'), first
+    assert first['training']['vocab_size'] and first['training']['num_parameters']
+    assert not sampled.get('failed'), sampled
+    assert sampled['text'].startswith('ROMEO:') and len(sampled['text']) >= 100
+    assert not stopped.get('failed'), stopped
+    shutil.rmtree(str(cv), ignore_errors=True)

@@ -1,0 +1,166 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) rnn_bootstrap maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+# SPDX-License-Identifier: MIT
+"""Make ``ansible_collections.rnn_bootstrap.charrnn`` importable for plain pytest.
+
+Order: the repo already sits in an ansible_collections/rnn_bootstrap/charrnn
+layout (ansible-test units, or a checkout placed there); else a directory of
+ANSIBLE_COLLECTIONS_PATH(S) holding that layout for this repo; else a
+symlink tree made in the temporary directory.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import contextlib
+import hashlib
+import json
+import os
+import sys
+import tempfile
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+STAND_IN_TH = os.path.join(REPO, 'tests', 'stand_in_trainer', 'th')
+
+
+def _collections_root():
+    parts = REPO.split(os.sep)
+    if len(parts) >= 3 and parts[-3] == 'ansible_collections' and parts[-2] == 'rnn_bootstrap' \
+            and parts[-1] == 'charrnn':
+        return os.sep.join(parts[:-3]) or os.sep
+    for var in ('ANSIBLE_COLLECTIONS_PATH', 'ANSIBLE_COLLECTIONS_PATHS'):
+        for entry in os.environ.get(var, '').split(os.pathsep):
+            if not entry:
+                continue
+            cand = os.path.join(entry, 'ansible_collections', 'rnn_bootstrap', 'charrnn')
+            if os.path.isdir(cand) and os.path.realpath(cand) == os.path.realpath(REPO):
+                return entry
+    digest = hashlib.sha1(REPO.encode('utf-8')).hexdigest()[:12]
+    root = os.path.join(tempfile.gettempdir(), 'charrnn-collection-%d-%s' % (os.getuid(), digest))
+    link = os.path.join(root, 'ansible_collections', 'rnn_bootstrap', 'charrnn')
+    if not (os.path.islink(link) and os.path.realpath(link) == os.path.realpath(REPO)):
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        tmp = '%s.%d' % (link, os.getpid())
+        os.symlink(REPO, tmp)
+        os.replace(tmp, link)
+    return root
+
+
+COLLECTIONS_ROOT = _collections_root()
+if COLLECTIONS_ROOT not in sys.path:
+    sys.path.insert(0, COLLECTIONS_ROOT)
+if 'ansible_collections' in sys.modules:  # a namespace package imported before us: refresh its path
+    try:
+        import importlib
+        importlib.invalidate_caches()
+    except Exception:  # pragma: no cover
+        pass
+
+
+# ------------------------------------------------------------------ module args
+
+try:
+    from ansible.module_utils.testing import patch_module_args as _patch_module_args  # ansible-core >= 2.19
+except ImportError:  # older ansible-core
+    _patch_module_args = None
+
+
+@contextlib.contextmanager
+def module_args(args):
+    """Expose `args` to AnsibleModule instances created in this context (any ansible-core)."""
+    if _patch_module_args is not None:
+        with _patch_module_args(args):
+            yield
+        return
+    from ansible.module_utils import basic
+    from ansible.module_utils.common.text.converters import to_bytes
+    old = basic._ANSIBLE_ARGS
+    basic._ANSIBLE_ARGS = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
+    try:
+        yield
+    finally:
+        basic._ANSIBLE_ARGS = old
+
+
+class ModuleExit(Exception):
+    def __init__(self, result):
+        Exception.__init__(self, result)
+        self.result = result
+
+
+class ModuleFail(Exception):
+    def __init__(self, result):
+        Exception.__init__(self, result.get('msg'))
+        self.result = result
+
+
+def run_module(main, args, check_mode=False, diff=False, monkeypatch=None):
+    """Run a module's main() with args; returns its result dict or raises ModuleFail."""
+    from ansible.module_utils import basic
+
+    args = dict(args)
+    if check_mode:
+        args['_ansible_check_mode'] = True
+    if diff:
+        args['_ansible_diff'] = True
+
+    def exit_json(self, **kwargs):
+        kwargs.setdefault('changed', False)
+        kwargs['warnings'] = list(getattr(self, '_test_warnings', []))
+        raise ModuleExit(kwargs)
+
+    def fail_json(self, msg=None, **kwargs):
+        kwargs['msg'] = msg
+        kwargs['failed'] = True
+        raise ModuleFail(kwargs)
+
+    def warn(self, warning):
+        if not hasattr(self, '_test_warnings'):
+            self._test_warnings = []
+        self._test_warnings.append(warning)
+
+    mp = pytest.MonkeyPatch()
+    try:
+        mp.setattr(basic.AnsibleModule, 'exit_json', exit_json)
+        mp.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+        mp.setattr(basic.AnsibleModule, 'warn', warn)
+        with module_args(args):
+            try:
+                main()
+            except ModuleExit as e:
+                return e.result
+    finally:
+        mp.undo()
+    raise AssertionError('module returned without exit_json/fail_json')
+
+
+@pytest.fixture
+def stand_in_th():
+    return STAND_IN_TH
+
+
+@pytest.fixture
+def charrnn_dir(tmp_path):
+    """A fake char-rnn checkout: train.lua, sample.lua, data/tiny/input.txt (20000 bytes)."""
+    (tmp_path / 'train.lua').write_text('-- placeholder for char-rnn train.lua (tests)\n')
+    (tmp_path / 'sample.lua').write_text('-- placeholder for char-rnn sample.lua (tests)\n')
+    data = tmp_path / 'data' / 'tiny'
+    data.mkdir(parents=True)
+    text = ('First Citizen:\nBefore we proceed any further, hear me speak.\n\n'
+            'All:\nSpeak, speak.\n\n') * 400
+    (data / 'input.txt').write_text(text[:20000])
+    return tmp_path
+
+
+@pytest.fixture
+def module_runner():
+    """run(main, args, check_mode=False, diff=False) -> result; raises ModuleFail (with .result)."""
+    return run_module
+
+
+@pytest.fixture
+def module_fail():
+    return ModuleFail

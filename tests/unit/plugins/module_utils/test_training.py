@@ -1,0 +1,138 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) rnn_bootstrap maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+# SPDX-License-Identifier: MIT
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import common
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import training
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import trainlog
+
+
+def test_build_wrapper_quotes_and_records_pid_and_status(tmp_path):
+    """Run the wrapper with plain sh (no screen): pid file, log, exit status, quoting."""
+    chdir = tmp_path / "dir with 'quotes' and spaces"
+    chdir.mkdir()
+    script = chdir / 'fake-trainer'
+    script.write_text('#!/bin/sh\necho "args:$*"\necho "omp:$OMP_NUM_THREADS $OMP_WAIT_POLICY"\n'
+                      'echo "to stderr" >&2\necho "pid:$$"\nexit 3\n')
+    script.chmod(0o755)
+    log = tmp_path / 'log dir' / 'train $x.log'
+    log.parent.mkdir()
+    pid_file = str(log) + '.pid'
+    env = common.thread_env(3)
+    argv = training.build_wrapper(str(chdir), [str(script), 'train.lua', '-savefile', 'a b;$(touch x)'],
+                                  env, str(log), pid_file, stdbuf='/usr/bin/stdbuf')
+    assert argv[:2] == ['/bin/sh', '-c']
+    subprocess.check_call(argv)
+    text = log.read_text()
+    lines = text.splitlines()
+    pid = int(open(pid_file).read())
+    assert lines[0] == 'args:train.lua -savefile a b;$(touch x)'
+    assert lines[1] == 'omp:3 PASSIVE'
+    assert 'to stderr' in lines
+    assert 'pid:%d' % pid in lines  # the exec'd trainer has the recorded pid
+    assert lines[-1] == '[charrnn] run ended: exit status 3'
+    assert training.exit_status(lines) == 3
+    assert not (chdir / 'x').exists()
+
+
+def test_run_marker_is_recognised():
+    line = training.run_marker('s1', ['th', 'train.lua', '-savefile', 'a b'])
+    assert trainlog.parse_line(line)['kind'] == 'marker'
+    assert "'a b'" in line
+
+
+@pytest.mark.parametrize('summary,running,exists,code,expected', [
+    ({'phase': 'training'}, True, True, None, 'training'),
+    ({'phase': 'last_iteration'}, True, True, None, 'training'),
+    ({'phase': 'starting'}, True, False, None, 'running'),
+    ({'phase': 'starting'}, False, False, None, 'not_started'),
+    ({'phase': 'last_iteration', 'iteration': 10}, False, True, 0, 'finished'),
+    ({'phase': 'nan', 'iteration': 3}, False, True, 0, 'nan'),
+    ({'phase': 'error'}, False, True, 1, 'error'),
+    ({'phase': 'training', 'iteration': 3}, False, True, 143, 'stopped'),
+    ({'phase': 'training', 'iteration': 3}, False, True, 1, 'error'),
+    ({'phase': 'starting', 'iteration': None}, False, True, 0, 'ended_without_training'),
+])
+def test_status_of(summary, running, exists, code, expected):
+    assert training.status_of(summary, running, exists, code) == expected
+
+
+def _write_log(path, lines, marker=True):
+    with open(path, 'w') as f:
+        if marker:
+            f.write('%s test\n' % common.RUN_MARKER)
+        for line in lines:
+            f.write(line + '\n')
+
+
+def test_observer_without_trainer(tmp_path):
+    cv = tmp_path / 'cv'
+    cv.mkdir()
+    log = common.default_log_path(str(cv), 's')
+    a = cv / 'lm_lstm_epoch0.50_2.0000.t7'
+    b = cv / 'lm_lstm_epoch1.00_1.5000.t7'
+    a.write_text('a')
+    b.write_text('b')
+    os.utime(str(a), (time.time() - 100, time.time() - 100))
+    _write_log(log, ['vocab size: 10\t', 'saving checkpoint to cv/lm_lstm_epoch0.50_2.0000.t7\t',
+                     '10/20 (epoch 0.500), train_loss = 2.0, grad/param norm = 1e-2, time/batch = 0.1s\t',
+                     'saving checkpoint to cv/lm_lstm_epoch1.00_1.5000.t7\t',
+                     '20/20 (epoch 1.000), train_loss = 1.5, grad/param norm = 1e-2, time/batch = 0.1s\t',
+                     '[charrnn] run ended: exit status 0'])
+    calls = []
+
+    def runner(argv, env_update=None, cwd=None):
+        calls.append(argv)
+        return 1, 'No Sockets found in /run/screen/S-root.\n', ''
+    obs = training.Observer(str(cv), 'lstm', 's', log, screen_bin='screen', runner=runner,
+                            sleeper=lambda s: None).look()
+    assert calls and obs['running'] is False
+    assert [e['name'] for e in obs['complete']] == [a.name, b.name]
+    t = obs['training']
+    assert t['status'] == 'finished' and t['exit_status'] == 0 and t['vocab_size'] == 10
+    assert t['pid'] is None and t['session_alive'] is False
+    assert 'saves' not in t
+
+
+def test_observer_with_live_session_sees_in_progress(tmp_path):
+    cv = tmp_path / 'cv'
+    cv.mkdir()
+    log = common.default_log_path(str(cv), 's')
+    b = cv / 'lm_lstm_epoch1.00_1.5000.t7'
+    b.write_text('partial')
+    _write_log(log, ['saving checkpoint to cv/lm_lstm_epoch1.00_1.5000.t7\t'])
+
+    def runner(argv, env_update=None, cwd=None):
+        return 0, 'There is a screen on:\n\t123.s\t(Detached)\n1 Socket in /run/screen/S-root.\n', ''
+    obs = training.Observer(str(cv), 'lstm', 's', log, screen_bin='screen', runner=runner).look()
+    assert obs['running'] is True
+    assert obs['complete'] == [] and [e['name'] for e in obs['in_progress']] == [b.name]
+    assert obs['training']['status'] == 'saving'
+
+
+def test_trainer_pid_requires_train_lua_cmdline(tmp_path):
+    log = str(tmp_path / 'x.log')
+    with open(common.pid_path(log), 'w') as f:
+        f.write('%d\n' % os.getpid())  # alive, but not a train.lua process
+    assert training.trainer_pid(log, {}) is None
+    common.write_state(log, {'pid': os.getpid()})
+    assert json.load(open(common.state_path(log)))['pid'] == os.getpid()
+    assert training.trainer_pid(log) is None
+
+
+def test_progress_text():
+    assert 'no iteration logged yet' in training.progress_text({'iteration': None, 'status': 'starting'})
+    text = training.progress_text({'iteration': 5, 'iterations': 10, 'epoch': 0.5, 'train_loss': 1.25,
+                                   'median_time_per_batch': 0.1, 'eta_seconds': 0.5, 'status': 'training'})
+    assert text == 'iteration 5/10, epoch 0.500, train_loss 1.2500, 0.100s/batch, ETA 0s, status training'

@@ -1,0 +1,238 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) rnn_bootstrap maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+# SPDX-License-Identifier: MIT
+"""Unit tests of the train module.  screen is replaced by a fake that runs the
+wrapper as a plain process group (the integration tests use the real one)."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import common
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import screen
+from ansible_collections.rnn_bootstrap.charrnn.plugins.modules import train
+
+
+class FakeScreen:
+    def __init__(self):
+        self.procs = {}
+        self.started = []
+
+    def start_session(self, screen_bin, name, argv, runner, cwd=None):
+        self.started.append((name, argv))
+        proc = subprocess.Popen(argv, cwd=cwd, start_new_session=True)
+        self.procs[name] = proc
+        return 0, ''
+
+    def find_sessions(self, screen_bin, name, runner):
+        proc = self.procs.get(name)
+        if proc is None or proc.poll() is not None:
+            return []
+        return [{'pid': proc.pid, 'name': name, 'id': '%d.%s' % (proc.pid, name), 'state': 'Detached',
+                 'alive': True}]
+
+    def quit_session(self, screen_bin, session_id, runner):
+        name = session_id.split('.', 1)[1]
+        proc = self.procs.get(name)
+        if proc and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGHUP)
+            proc.wait(5)
+        return 0
+
+    def cleanup(self):
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+                proc.wait(5)
+
+
+@pytest.fixture
+def fake_screen(monkeypatch):
+    fake = FakeScreen()
+    monkeypatch.setattr(screen, 'start_session', fake.start_session)
+    monkeypatch.setattr(screen, 'find_sessions', fake.find_sessions)
+    monkeypatch.setattr(screen, 'quit_session', fake.quit_session)
+    monkeypatch.setattr(screen, 'wipe', lambda *a, **k: None)
+    yield fake
+    fake.cleanup()
+
+
+@pytest.fixture
+def base_args(charrnn_dir, stand_in_th, request):
+    session = 'unit-%s-%d' % (request.node.name[:30].replace('[', '-').replace(']', '').replace('.', '-'),
+                              os.getpid())
+    session = ''.join(c if c.isalnum() or c in '_+-' else '-' for c in session)
+    request.addfinalizer(lambda: os.path.exists(common.lock_path(session)) and os.unlink(common.lock_path(session)))
+    return {
+        'chdir': str(charrnn_dir), 'data_dir': 'data/tiny', 'th': stand_in_th, 'session': session,
+        'threads': 1, 'stop_timeout': 3,
+        'options': {'batch_size': 10, 'seq_length': 50, 'eval_val_every': 10, 'max_epochs': 1},
+    }
+
+
+def run(module_runner, args, **kw):
+    return module_runner(train.main, args, **kw)
+
+
+@pytest.mark.parametrize('override,fragment', [
+    ({'state': 'running'}, 'state'),
+    ({'options': {'rnn_size': 'big'}}, 'options.rnn_size must be an integer'),
+    ({'options': {'model': 'transformer'}}, 'options.model must be one of lstm, gru, rnn'),
+    ({'options': {'data_dir': 'x'}}, "use the module option 'data_dir'"),
+    ({'options': {'init_from': 'x'}}, "use the module option 'resume'"),
+    ({'options': {'gpuid': 1}}, "use the module option 'gpuid'"),
+    ({'options': {'checkpoint_dir': 'x'}}, "use the module option 'checkpoint_dir'"),
+    ({'options': {'no_such_flag': 1}}, 'not a train.lua flag'),
+    ({'options': {'dropout': 2}}, 'options.dropout must be >= 0 and < 1'),
+    ({'session': 'has space'}, 'not a usable screen session name'),
+    ({'session': 'a.b'}, 'not a usable screen session name'),
+    ({'gpuid': -2}, 'gpuid must be -1'),
+    ({'gpuid': 'first'}, 'gpuid'),
+    ({'threads': 0}, 'threads must be >= 1'),
+    ({'resume': 'maybe'}, 'resume'),
+    ({'stop_timeout': -1}, 'stop_timeout must be >= 0'),
+    ({'no_such_option': 1}, 'no_such_option'),
+])
+def test_invalid_options(module_runner, module_fail, base_args, override, fragment):
+    args = dict(base_args, **override)
+    with pytest.raises(module_fail) as e:
+        run(module_runner, args, check_mode=True)
+    assert fragment in e.value.result['msg']
+
+
+def test_preflight_failures(module_runner, module_fail, base_args, charrnn_dir, tmp_path):
+    def fails(override, fragment, prepare=None):
+        if prepare:
+            prepare()
+        with pytest.raises(module_fail) as e:
+            run(module_runner, dict(base_args, **override), check_mode=True)
+        assert fragment in e.value.result['msg'], e.value.result['msg']
+
+    fails({'chdir': str(tmp_path / 'nope')}, 'is not a directory')
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    fails({'chdir': str(empty)}, 'train.lua not found in chdir')
+    fails({'th': str(tmp_path / 'no-th')}, 'does not exist')
+    notexec = tmp_path / 'th'
+    notexec.write_text('x')
+    fails({'th': str(notexec)}, 'is not executable')
+    fails({'data_dir': 'data/missing'}, 'data_dir data/missing does not exist')
+    fails({'options': {'batch_size': 100, 'seq_length': 150}}, 'input.txt is too small')
+    fails({'options': {'batch_size': 200, 'seq_length': 101}}, 'too small for one training batch')
+    (charrnn_dir / 'afile').write_text('x')
+    fails({'checkpoint_dir': 'afile/cv'}, 'checkpoint_dir')
+    fails({'log_path': str(charrnn_dir / 'afile' / 'x.log')}, 'log directory')
+
+
+def test_check_mode_starts_nothing(module_runner, base_args, charrnn_dir, fake_screen):
+    r = run(module_runner, base_args, check_mode=True)
+    assert r['changed'] is True and r['pid'] is None
+    assert r['command'][1:] == ['train.lua', '-data_dir', 'data/tiny', '-checkpoint_dir', 'cv', '-gpuid', '-1',
+                                '-seq_length', '50', '-batch_size', '10', '-max_epochs', '1', '-eval_val_every',
+                                '10']
+    assert r['env'] == {'OMP_NUM_THREADS': '1', 'OPENBLAS_NUM_THREADS': '1', 'OMP_WAIT_POLICY': 'PASSIVE'}
+    assert r['log_path'] == str(charrnn_dir / 'cv' / ('train-%s.log' % base_args['session']))
+    assert r['dataset']['train_batches'] == 38
+    assert fake_screen.started == []
+    assert not (charrnn_dir / 'cv').exists()
+
+
+def test_check_mode_reports_resume(module_runner, base_args, charrnn_dir, fake_screen):
+    cv = charrnn_dir / 'cv'
+    cv.mkdir()
+    old = cv / 'lm_lstm_epoch9.00_1.5000.t7'
+    new = cv / 'lm_lstm_epoch1.00_1.4000.t7'  # a resumed run: lower epoch, written later
+    other = cv / 'lm_gru_epoch5.00_1.0000.t7'
+    for i, p in enumerate((old, new, other)):
+        p.write_text('x')
+        os.utime(str(p), (1000 + i, 1000 + i))
+    r = run(module_runner, base_args, check_mode=True)
+    assert r['resumed_from'] == str(new)
+    assert r['command'][-2:] == ['-init_from', str(new)]
+    r = run(module_runner, dict(base_args, resume=False), check_mode=True)
+    assert r['resumed_from'] is None and '-init_from' not in r['command']
+    r = run(module_runner, dict(base_args, options=dict(base_args['options'], savefile='gru')), check_mode=True)
+    assert r['resumed_from'] == str(other)
+
+
+def _wait_for(predicate, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_start_idempotent_then_stop(module_runner, base_args, charrnn_dir, fake_screen, monkeypatch):
+    monkeypatch.setenv('STANDIN_SLEEP', '0.05')
+    args = dict(base_args, options=dict(base_args['options'], max_epochs=50))
+    r = run(module_runner, args)
+    assert r['changed'] is True and r['running'] is True
+    pid = r['pid']
+    assert pid and screen.is_script_process(pid, 'train.lua')
+    assert len(fake_screen.started) == 1
+    log = r['log_path']
+    state = common.read_state(log)
+    assert state['pid'] == pid and state['command'] == r['command']
+
+    r2 = run(module_runner, args)
+    assert r2['changed'] is False and r2['pid'] == pid and r2['command'] == r['command']
+    assert r2['warnings'] == []
+    assert len(fake_screen.started) == 1
+
+    r3 = run(module_runner, dict(args, options=dict(args['options'], rnn_size=64)))
+    assert r3['changed'] is False
+    assert any('already runs a different command' in w for w in r3['warnings'])
+
+    def trained_a_bit():
+        with open(log) as f:
+            return '/1900 (epoch ' in f.read()
+    assert _wait_for(trained_a_bit)
+    r4 = run(module_runner, dict(args, state='stopped'))
+    assert r4['changed'] is True and r4['stopped_pids'] == [pid] and r4['pid'] is None
+    assert _wait_for(lambda: not screen.pid_alive(pid))
+    with open(log) as f:
+        assert '[charrnn] run ended: exit status 143' in f.read()
+    r5 = run(module_runner, dict(args, state='stopped'))
+    assert r5['changed'] is False
+
+
+def test_restart_resumes_from_latest(module_runner, base_args, charrnn_dir, fake_screen, monkeypatch):
+    monkeypatch.setenv('STANDIN_SLEEP', '0')
+    r = run(module_runner, base_args)
+    assert r['changed'] is True
+    # max_epochs 1 with 38 training batches: done quickly, checkpoints at 10, 20, 30 and 38
+    assert _wait_for(lambda: not fake_screen.find_sessions('screen', base_args['session'], None))
+    names = sorted(os.listdir(str(charrnn_dir / 'cv')))
+    assert 'lm_lstm_epoch1.00_' in ' '.join(names)
+    r2 = run(module_runner, dict(base_args, state='restarted'))
+    assert r2['changed'] is True
+    assert os.path.basename(r2['resumed_from']).startswith('lm_lstm_epoch1.00_')
+    assert r2['command'][-2:] == ['-init_from', r2['resumed_from']]
+    assert _wait_for(lambda: not fake_screen.find_sessions('screen', base_args['session'], None))
+    with open(r2['log_path']) as f:
+        text = f.read()
+    assert text.count('[charrnn] run started') == 2
+    assert 'loading a model from checkpoint ' + r2['resumed_from'] in text
+
+
+def test_start_fails_when_trainer_dies_at_once(module_runner, module_fail, base_args, fake_screen, monkeypatch):
+    monkeypatch.setenv('STANDIN_CRASH_AT', '1')
+    monkeypatch.setenv('STANDIN_INIT_DELAY', '0')
+    monkeypatch.setattr(train, 'STARTUP_TIMEOUT', 0.01)  # do not catch it alive
+    with pytest.raises(module_fail) as e:
+        run(module_runner, base_args)
+    msg = e.value.result['msg']
+    assert 'exited at once' in msg and 'not enough memory' in msg
+    assert e.value.result['exit_status'] == 1
