@@ -46,7 +46,8 @@ collection_tree() {
   local root=$repo/.tmp/sanity/ansible_collections/rnn_bootstrap/charrnn
   rm -rf "$root"
   mkdir -p "$root"
-  git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} cp --parents -P {} "$root"/ 2>/dev/null || true
+  git ls-files -z --cached --others --exclude-standard | grep -zv '^\.collections/' \
+    | xargs -0 -I{} cp --parents -P {} "$root"/
   (cd "$root" && git init -q && git add -A >/dev/null 2>&1)
   echo "$root"
 }
@@ -54,10 +55,8 @@ collection_tree() {
 banner "virtualenvs"
 make_venv .venv "$newest_python" tests/requirements.txt
 make_venv .venv-oldest "$oldest_python" tests/requirements-oldest.txt
-# Everything else finds this checkout through a link.
-mkdir -p .tmp/collections/ansible_collections/rnn_bootstrap
-ln -sfn "$repo" .tmp/collections/ansible_collections/rnn_bootstrap/charrnn
-export ANSIBLE_COLLECTIONS_PATH=$repo/.tmp/collections
+# Everything else finds this checkout through the link in .collections/ (see ansible.cfg).
+export ANSIBLE_COLLECTIONS_PATH=$repo/.collections
 tree=$(collection_tree)
 
 for stage in "${stages[@]}"; do
