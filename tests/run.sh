@@ -18,13 +18,15 @@ newest_python=${CHARRNN_NEWEST_PYTHON:-python3.13}
 oldest_python=${CHARRNN_OLDEST_PYTHON:-python3.12}
 
 find_python() {
-  local name=$1
-  command -v "$name" 2>/dev/null && return
-  local candidate
-  for candidate in "$HOME"/.pyenv/versions/"${name#python}"*/bin/python; do
-    [ -x "$candidate" ] && { echo "$candidate"; return; }
+  local name=$1 candidate
+  # A pyenv shim answers command -v for versions it cannot run, so each candidate must run.
+  for candidate in "$(command -v "$name" 2>/dev/null)" "$HOME"/.pyenv/versions/"${name#python}"*/bin/python; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ] && "$candidate" -c pass 2>/dev/null; then
+      echo "$candidate"
+      return
+    fi
   done
-  echo "tests/run.sh: $name not found (set CHARRNN_NEWEST_PYTHON / CHARRNN_OLDEST_PYTHON)" >&2
+  echo "tests/run.sh: no working $name (set CHARRNN_NEWEST_PYTHON / CHARRNN_OLDEST_PYTHON)" >&2
   return 1
 }
 

@@ -82,3 +82,33 @@ def test_dataset_in_place(host):
 @pytest.mark.parametrize("path", ["/opt", "/usr/local/bin", "/etc/profile.d"])
 def test_system_dirs_not_world_writable(host, path):
     assert not host.file(path).mode & 0o002
+
+
+@needs_sources
+def test_trainer_runs_under_screen_as_the_training_user(host):
+    sessions = host.run(f"su -s /bin/sh -c 'screen -ls' {USER}")
+    assert ".charrnn\t" in sessions.stdout, sessions.stdout
+    trainers = [p for p in host.process.filter(comm="luajit") if "train.lua" in p.args]
+    assert trainers, "no train.lua process"
+    assert {p.user for p in trainers} == {USER}
+
+
+@needs_sources
+def test_nothing_of_charrnn_runs_as_root(host):
+    assert [p.args for p in host.process.filter(user="root") if "train.lua" in p.args or "SCREEN" in p.args] == []
+
+
+@needs_sources
+def test_a_checkpoint_is_in_cv(host):
+    found = host.check_output(f"find {CHECKOUT}/cv -name 'lm_lstm_epoch*.t7' -size +1k")
+    assert found.strip(), "no checkpoint in cv/"
+
+
+@needs_sources
+def test_the_latest_checkpoint_samples_text(host):
+    latest = host.check_output(f"ls -t {CHECKOUT}/cv/lm_lstm_epoch*.t7 | head -n 1")
+    text = host.run(
+        f"su - {USER} -c 'cd {CHECKOUT} && TERM=dumb th sample.lua {latest} -length 100 -verbose 0 -gpuid -1'"
+    )
+    assert text.rc == 0, text.stderr
+    assert len(text.stdout.strip()) >= 50, text.stdout
