@@ -2,11 +2,12 @@
 import pytest
 from conftest import family_packages, needs_sources, role_defaults
 
+COMMON = role_defaults("common")
 TORCH = role_defaults("torch")
 CHARRNN = role_defaults("char_rnn")
 PREFIX = TORCH["charrnn_torch_prefix"]
-USER = CHARRNN["charrnn_user"]
-CHECKOUT = CHARRNN["charrnn_dir"]
+USER = COMMON["charrnn_user"]
+CHECKOUT = COMMON["charrnn_dir"]
 
 
 def test_family_packages_installed(host):
@@ -74,7 +75,7 @@ def test_checkout_is_at_the_pinned_commit_and_owned_by_the_training_user(host):
 
 @needs_sources
 def test_dataset_in_place(host):
-    data = host.file(f"{CHECKOUT}/data/{CHARRNN['charrnn_dataset_name']}/input.txt")
+    data = host.file(f"{CHECKOUT}/data/{COMMON['charrnn_dataset_name']}/input.txt")
     assert data.is_file
     assert data.size > 0
 
