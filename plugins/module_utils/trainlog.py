@@ -18,6 +18,7 @@ import math
 import os
 import re
 
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import checkpoints
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils.common import RUN_MARKER, RUN_END_PREFIX
 
 ANSI_RE = re.compile(r'\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[()][0-9A-Za-z]|[=>78cDEHM])')
@@ -287,3 +288,27 @@ def summarize(lines, head=None, median_window=MEDIAN_WINDOW):
     summary['phase'] = phase
     summary['saves'] = saved_checkpoints(lines)
     return summary
+
+
+def loss_curves(lines):
+    """Training and validation loss of the current run, as points for a chart.
+
+    Returns (train, val): train is [(iteration, train_loss)], val is [(iteration, val_loss)] taken from
+    the checkpoint names train.lua announces; a checkpoint is saved during iteration i, before the
+    line of iteration i, so its point sits at the last logged iteration + 1. Non-finite values are left
+    out.
+    """
+    run, dummy = split_runs(lines)
+    train, val = [], []
+    last = 0
+    for line in run:
+        info = parse_line(line)
+        if info['kind'] == 'iteration':
+            last = info['iteration']
+            if finite_or_none(info['train_loss']) is not None:
+                train.append((last, info['train_loss']))
+        elif info['kind'] == 'saving':
+            parsed = checkpoints.parse_name(info['path'])
+            if parsed and finite_or_none(parsed.get('val_loss')) is not None:
+                val.append((last + 1, parsed['val_loss']))
+    return train, val

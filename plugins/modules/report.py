@@ -1,0 +1,215 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) rnn_bootstrap maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+# SPDX-License-Identifier: MIT
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: report
+short_description: Write a Markdown table and a PNG of loss curves for a fleet of char-rnn hosts
+description:
+  - Writes C(report.md), a table with one row per host (distribution, bootstrap time, time to the first
+    checkpoint, training state, iteration, seconds per batch, losses), and C(loss.png), the training and
+    validation loss curves of each host drawn from its training log, into O(dest).
+  - Meant to run once on the controller (C(delegate_to=localhost), C(run_once=true)) over logs fetched
+    from the hosts. It needs nothing beyond the Python standard library.
+  - The task reports a change only when a file gets new content.
+version_added: 1.0.0
+author:
+  - rnn_bootstrap maintainers (!UNKNOWN)
+options:
+  dest:
+    description:
+      - Directory to write C(report.md) and C(loss.png) into. Created if missing.
+    type: path
+    required: true
+  title:
+    description:
+      - Heading of the Markdown report.
+    type: str
+    default: char-rnn training report
+  hosts:
+    description:
+      - One entry per host. Only O(hosts[].name) is required; a missing figure shows as C(-).
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: Host name.
+        type: str
+        required: true
+      distribution:
+        description: Distribution and version.
+        type: str
+      bootstrap_seconds:
+        description: Seconds the bootstrap (packages, Torch, checkout) took on this run.
+        type: float
+      first_checkpoint_seconds:
+        description: Seconds from the start of training to the first checkpoint.
+        type: float
+      training:
+        description: The RV(rnn_bootstrap.charrnn.checkpoint#module:training) answer of the checkpoint module.
+        type: dict
+      best_val_loss:
+        description: Lowest validation loss of the checkpoints.
+        type: float
+      log:
+        description: A copy of the host's training log on the machine this module runs on.
+        type: path
+attributes:
+  check_mode:
+    support: full
+    details: In check mode the report is built but not written.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+'''
+
+EXAMPLES = r'''
+- name: Report on every host of the play
+  rnn_bootstrap.charrnn.report:
+    dest: "{{ playbook_dir }}/../artifacts"
+    hosts: >-
+      {{ ansible_play_hosts | map('extract', hostvars, 'charrnn_report_row') | list }}
+  delegate_to: localhost
+  run_once: true
+'''
+
+RETURN = r'''
+markdown:
+  description: The Markdown report.
+  returned: always
+  type: str
+markdown_path:
+  description: Path of C(report.md).
+  returned: always
+  type: str
+png_path:
+  description: Path of C(loss.png).
+  returned: always
+  type: str
+curves:
+  description: Number of training and validation points drawn per host.
+  returned: always
+  type: dict
+  sample: {box1: {train: 1000, val: 1}}
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import pngplot, trainlog
+
+
+def cell(value, fmt='%s'):
+    if value is None or value == '':
+        return '-'
+    return fmt % value
+
+
+def duration(seconds):
+    if seconds is None:
+        return '-'
+    seconds = int(round(float(seconds)))
+    if seconds < 60:
+        return '%ds' % seconds
+    if seconds < 3600:
+        return '%dm %02ds' % (seconds // 60, seconds % 60)
+    return '%dh %02dm' % (seconds // 3600, seconds % 3600 // 60)
+
+
+def markdown(title, hosts):
+    lines = ['# %s' % title, '',
+             '| Host | Distribution | Bootstrap | First checkpoint | Training | Iteration | s/batch '
+             '| Train loss | Best val loss | ETA |',
+             '|---|---|---|---|---|---|---|---|---|---|']
+    for host in hosts:
+        training = host.get('training') or {}
+        iteration = '-'
+        if training.get('iteration') is not None:
+            iteration = '%s/%s' % (training['iteration'], cell(training.get('iterations')))
+        lines.append('| %s |' % ' | '.join([
+            host['name'],
+            cell(host.get('distribution')),
+            duration(host.get('bootstrap_seconds')),
+            duration(host.get('first_checkpoint_seconds')),
+            'running' if training.get('running') else cell(training.get('status'), '%s') if training else '-',
+            iteration,
+            cell(training.get('median_time_per_batch'), '%.3f'),
+            cell(training.get('train_loss'), '%.4f'),
+            cell(host.get('best_val_loss'), '%.4f'),
+            duration(training.get('eta_seconds')) if training.get('running') else '-',
+        ]))
+    lines += ['', '![training and validation loss](loss.png)', '']
+    return '\n'.join(lines)
+
+
+def write_if_changed(path, data, check_mode):
+    try:
+        with open(path, 'rb') as f:
+            if f.read() == data:
+                return False
+    except (IOError, OSError):
+        pass
+    if not check_mode:
+        tmp = path + '.tmp'
+        with open(tmp, 'wb') as f:
+            f.write(data)
+        os.rename(tmp, path)
+    return True
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            dest=dict(type='path', required=True),
+            title=dict(type='str', default='char-rnn training report'),
+            hosts=dict(type='list', elements='dict', required=True, options=dict(
+                name=dict(type='str', required=True),
+                distribution=dict(type='str'),
+                bootstrap_seconds=dict(type='float'),
+                first_checkpoint_seconds=dict(type='float'),
+                training=dict(type='dict'),
+                best_val_loss=dict(type='float'),
+                log=dict(type='path'),
+            )),
+        ),
+        supports_check_mode=True,
+    )
+    dest = module.params['dest']
+    hosts = module.params['hosts']
+
+    panels, curves = [], {}
+    for host in hosts:
+        train, val = [], []
+        if host.get('log'):
+            try:
+                with open(host['log'], 'rb') as f:
+                    lines = f.read().decode('utf-8', 'replace').splitlines()
+            except (IOError, OSError) as e:
+                module.fail_json(msg='cannot read the training log of %s at %s: %s' % (host['name'], host['log'], e))
+            train, val = trainlog.loss_curves(lines)
+        curves[host['name']] = {'train': len(train), 'val': len(val)}
+        panels.append((host['name'], train, val))
+
+    text = markdown(module.params['title'], hosts)
+    md_path = os.path.join(dest, 'report.md')
+    png_path = os.path.join(dest, 'loss.png')
+    if not module.check_mode and not os.path.isdir(dest):
+        try:
+            os.makedirs(dest)
+        except OSError as e:
+            module.fail_json(msg='cannot create the report directory %s: %s' % (dest, e))
+    changed = write_if_changed(md_path, text.encode('utf-8'), module.check_mode)
+    changed = write_if_changed(png_path, pngplot.loss_chart(panels), module.check_mode) or changed
+    module.exit_json(changed=changed, markdown=text, markdown_path=md_path, png_path=png_path, curves=curves)
+
+
+if __name__ == '__main__':
+    main()
