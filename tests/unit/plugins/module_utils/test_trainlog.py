@@ -180,3 +180,23 @@ def test_read_log_large_reads_head_and_tail(tmp_path):
 
 def test_tail():
     assert trainlog.tail(['a', '', 'b', 'c'], 2) == ['b', 'c']
+
+
+def test_loss_curves_of_the_current_run():
+    lines = [
+        RUN_MARKER + ' 2026-11-29T10:00:00Z',
+        '1/100 (epoch 0.010), train_loss = 4.19803724, grad/param norm = 5.1721e-01, time/batch = 0.9035s\t',
+        'saving checkpoint to cv/lm_lstm_epoch0.01_9.9999.t7\t',
+        RUN_MARKER + ' 2026-11-29T11:00:00Z',
+        '1/100 (epoch 0.010), train_loss = 4.00000000, grad/param norm = 5.1721e-01, time/batch = 0.9035s\t\r',
+        '\x1b[0m2/100 (epoch 0.020), train_loss = nan, grad/param norm = 5.1721e-01, time/batch = 0.9035s\t',
+        '3/100 (epoch 0.030), train_loss = 3.50000000, grad/param norm = 5.1721e-01, time/batch = 0.9035s\t',
+        'evaluating loss over split index 2\t',
+        '1/2...\t',
+        'saving checkpoint to cv/lm_my_net_epoch0.04_2.1234.t7\t',
+        'saving checkpoint to cv/lm_lstm_epoch0.05_-nan.t7\t',
+        '4/100 (epoch 0.040), train_loss = 3.40000000, grad/param norm = 5.1721e-01, time/batch = 0.9035s\t',
+    ]
+    train, val = trainlog.loss_curves(lines)
+    assert train == [(1, 4.0), (3, 3.5), (4, 3.4)]
+    assert val == [(4, 2.1234)]
