@@ -15,14 +15,12 @@ Environment:
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STAND_IN_TH = os.path.join(REPO, 'tests', 'stand_in_trainer', 'th')
@@ -30,22 +28,12 @@ SCREEN = shutil.which('screen')
 
 
 def collections_root():
+    """Where ansible_collections/rnn_bootstrap/charrnn is this checkout: the layout it already sits in
+    (ansible-test), else the .collections/ link the repository carries (see ansible.cfg)."""
     parts = REPO.split(os.sep)
     if parts[-3:] == ['ansible_collections', 'rnn_bootstrap', 'charrnn']:
         return os.sep.join(parts[:-3]) or os.sep
-    for entry in os.environ.get('ANSIBLE_COLLECTIONS_PATH', '').split(os.pathsep):
-        cand = os.path.join(entry, 'ansible_collections', 'rnn_bootstrap', 'charrnn')
-        if entry and os.path.isdir(cand) and os.path.realpath(cand) == os.path.realpath(REPO):
-            return entry
-    digest = hashlib.sha1(REPO.encode('utf-8')).hexdigest()[:12]
-    root = os.path.join(tempfile.gettempdir(), 'charrnn-collection-%d-%s' % (os.getuid(), digest))
-    link = os.path.join(root, 'ansible_collections', 'rnn_bootstrap', 'charrnn')
-    if not (os.path.islink(link) and os.path.realpath(link) == os.path.realpath(REPO)):
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        tmp = '%s.%d' % (link, os.getpid())
-        os.symlink(REPO, tmp)
-        os.replace(tmp, link)
-    return root
+    return os.path.join(REPO, '.collections')
 
 
 def ansible_playbook():

@@ -4,21 +4,17 @@
 # SPDX-License-Identifier: MIT
 """Make ``ansible_collections.rnn_bootstrap.charrnn`` importable for plain pytest.
 
-Order: the repo already sits in an ansible_collections/rnn_bootstrap/charrnn
-layout (ansible-test units, or a checkout placed there); else a directory of
-ANSIBLE_COLLECTIONS_PATH(S) holding that layout for this repo; else a
-symlink tree made in the temporary directory.
+The repo either already sits in an ansible_collections/rnn_bootstrap/charrnn
+layout (ansible-test units) or is reached through its own .collections/ link.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import contextlib
-import hashlib
 import json
 import os
 import sys
-import tempfile
 
 import pytest
 
@@ -27,26 +23,12 @@ STAND_IN_TH = os.path.join(REPO, 'tests', 'stand_in_trainer', 'th')
 
 
 def _collections_root():
+    """Where ansible_collections/rnn_bootstrap/charrnn is this checkout: the layout it already sits in
+    (ansible-test), else the .collections/ link the repository carries (see ansible.cfg)."""
     parts = REPO.split(os.sep)
-    if len(parts) >= 3 and parts[-3] == 'ansible_collections' and parts[-2] == 'rnn_bootstrap' \
-            and parts[-1] == 'charrnn':
+    if parts[-3:] == ['ansible_collections', 'rnn_bootstrap', 'charrnn']:
         return os.sep.join(parts[:-3]) or os.sep
-    for var in ('ANSIBLE_COLLECTIONS_PATH', 'ANSIBLE_COLLECTIONS_PATHS'):
-        for entry in os.environ.get(var, '').split(os.pathsep):
-            if not entry:
-                continue
-            cand = os.path.join(entry, 'ansible_collections', 'rnn_bootstrap', 'charrnn')
-            if os.path.isdir(cand) and os.path.realpath(cand) == os.path.realpath(REPO):
-                return entry
-    digest = hashlib.sha1(REPO.encode('utf-8')).hexdigest()[:12]
-    root = os.path.join(tempfile.gettempdir(), 'charrnn-collection-%d-%s' % (os.getuid(), digest))
-    link = os.path.join(root, 'ansible_collections', 'rnn_bootstrap', 'charrnn')
-    if not (os.path.islink(link) and os.path.realpath(link) == os.path.realpath(REPO)):
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        tmp = '%s.%d' % (link, os.getpid())
-        os.symlink(REPO, tmp)
-        os.replace(tmp, link)
-    return root
+    return os.path.join(REPO, '.collections')
 
 
 COLLECTIONS_ROOT = _collections_root()
