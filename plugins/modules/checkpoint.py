@@ -276,15 +276,17 @@ CONFIRM_DELAY = 0.5
 def make_poll(observer, mode, ref, last, sleeper=time.sleep):
     """poll() for waiter.wait_for; `last` keeps the latest observation."""
 
+    def awaited(obs):
+        if mode == 'first':
+            return ckpt.latest(obs['complete'])
+        return ckpt.latest(ckpt.newer_than(obs['complete'], ref))
+
     def poll():
         obs = observer.look()
         last['obs'] = obs
         if mode == 'none':
             return waiter.DONE, None
-        if mode == 'first':
-            found = ckpt.latest(obs['complete'])
-        else:
-            found = ckpt.latest(ckpt.newer_than(obs['complete'], ref))
+        found = awaited(obs)
         if found is not None:
             return waiter.DONE, found
         if not obs['running']:
@@ -294,10 +296,7 @@ def make_poll(observer, mode, ref, last, sleeper=time.sleep):
             sleeper(CONFIRM_DELAY)
             obs = observer.look()
             last['obs'] = obs
-            if mode == 'first':
-                found = ckpt.latest(obs['complete'])
-            else:
-                found = ckpt.latest(ckpt.newer_than(obs['complete'], ref))
+            found = awaited(obs)
             if found is not None:
                 return waiter.DONE, found
             if not obs['running']:
