@@ -82,7 +82,7 @@ class Canvas:
     def __init__(self, width, height, background=WHITE):
         self.width = width
         self.height = height
-        self.rows = [bytearray(bytes(background) * width) for _ in range(height)]
+        self.rows = [bytearray(bytes(background) * width) for dummy in range(height)]
 
     def dot(self, x, y, colour, size=1):
         for dy in range(size):
@@ -142,7 +142,7 @@ def format_tick(value):
 
 def draw_panel(canvas, left, top, width, height, title, series, x_label, y_label):
     """One chart: series is a list of (label, colour, [(x, y), ...]) with finite values."""
-    points = [p for _, _, pts in series for p in pts]
+    points = [p for dummy_label, dummy_colour, pts in series for p in pts]
     canvas.text(left, top, title, BLACK, 2)
     plot_left, plot_top = left + 70, top + 30
     plot_w, plot_h = width - 90, height - 80
