@@ -42,6 +42,7 @@ make_venv() {
 }
 
 banner() { printf '\n===== %s =====\n' "$*"; }
+core() { "$1/bin/python" -c 'from ansible.release import __version__; print("ansible-core " + __version__)'; }
 
 # ansible-test wants the collection at ansible_collections/<ns>/<name>, as real files.
 collection_tree() {
@@ -74,7 +75,7 @@ for stage in "${stages[@]}"; do
         cp -n tests/sanity/get_pip_offline.py "$HOME/.ansible/test/cache/get_pip_$version.py"
       done
       for venv in .venv .venv-oldest; do
-        banner "ansible-test sanity ($("$repo/$venv/bin/ansible" --version | head -n 1))"
+        banner "ansible-test sanity ($(core "$repo/$venv"))"
         (cd "$tree" && PATH="$repo/$venv/bin:$PATH" ansible-test sanity --color no \
           --python "$("$repo/$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
           --skip-test shebang)
@@ -82,13 +83,13 @@ for stage in "${stages[@]}"; do
       ;;
     unit)
       for venv in .venv .venv-oldest; do
-        banner "unit tests ($("$venv/bin/ansible" --version | head -n 1))"
+        banner "unit tests ($(core "$venv"))"
         "$venv/bin/python" -m pytest -q tests/unit
       done
       ;;
     integration)
       for venv in .venv .venv-oldest; do
-        banner "integration tests ($("$venv/bin/ansible" --version | head -n 1))"
+        banner "integration tests ($(core "$venv"))"
         PATH="$repo/$venv/bin:$PATH" "$venv/bin/python" -m pytest -q tests/integration
       done
       ;;

@@ -66,28 +66,15 @@ options:
       - Seconds between looks.
     type: float
     default: 5
-  session:
-    description:
-      - The screen session of the training run.
-    type: str
-    default: charrnn
-  log_path:
-    description:
-      - The training log. Default V(<checkpoint_dir>/train-<session>.log), the rule of
-        M(rnn_bootstrap.charrnn.train).
-    type: path
+extends_documentation_fragment:
+  - rnn_bootstrap.charrnn.attributes
+  - rnn_bootstrap.charrnn.attributes.training_run
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: The module only reads; it behaves the same in check mode.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
-  platform:
-    description: Target OS/families that can be operated against.
-    support: full
-    platforms: posix
 notes:
   - A module cannot print while it runs; to show progress while waiting, call it in a loop with a short
     O(timeout) (see the examples) and print RV(training) between calls.

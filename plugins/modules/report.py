@@ -61,18 +61,14 @@ options:
       log:
         description: A copy of the host's training log on the machine this module runs on.
         type: path
+extends_documentation_fragment:
+  - rnn_bootstrap.charrnn.attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: In check mode the report is built but not written.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
-  platform:
-    description: Target OS/families that can be operated against.
-    support: full
-    platforms: posix
 '''
 
 EXAMPLES = r'''

@@ -46,16 +46,6 @@ options:
       - The savefile whose checkpoints V(latest) and V(best) choose from.
     type: str
     default: lstm
-  session:
-    description:
-      - The training session, to tell checkpoints still being written (see M(rnn_bootstrap.charrnn.checkpoint)).
-    type: str
-    default: charrnn
-  log_path:
-    description:
-      - The training log. Default V(<checkpoint_dir>/train-<session>.log), the rule of
-        M(rnn_bootstrap.charrnn.train).
-    type: path
   th:
     description:
       - Path of the C(th) executable. Default C(th) on E(PATH), else V(/opt/torch/bin/th) or
@@ -100,21 +90,18 @@ options:
       - A file to write the generated text to (the exact bytes sample.lua wrote, without its final newline).
         Its directory must exist.
     type: path
+extends_documentation_fragment:
+  - rnn_bootstrap.charrnn.attributes
+  - rnn_bootstrap.charrnn.attributes.training_run
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details:
       - sample.lua only reads, so it also runs in check mode and RV(text) is returned; O(dest) is not written,
         the task reports whether it would change.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: Shows the change to O(dest).
-  platform:
-    description: Target OS/families that can be operated against.
-    support: full
-    platforms: posix
 seealso:
   - module: rnn_bootstrap.charrnn.train
   - module: rnn_bootstrap.charrnn.checkpoint

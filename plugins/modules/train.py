@@ -112,18 +112,14 @@ options:
       - Seconds to wait after C(SIGTERM) before the trainer gets C(SIGKILL).
     type: int
     default: 10
+extends_documentation_fragment:
+  - rnn_bootstrap.charrnn.attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Runs every check and reports the command that would run; starts and stops nothing.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
-  platform:
-    description: Target OS/families that can be operated against.
-    support: full
-    platforms: posix
 notes:
   - The trainer runs as the user of the task (use C(become_user) to choose it); screen sessions are per user.
   - The trainer's output is line-buffered through C(stdbuf) when coreutils provides it; without it the log

@@ -1,0 +1,39 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) rnn_bootstrap maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+# SPDX-License-Identifier: MIT
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    """The attributes every module of the collection describes the same way."""
+
+    DOCUMENTATION = r'''
+options: {}
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: posix
+'''
+
+    # The options of a training run that the modules reading its log share.
+    TRAINING_RUN = r'''
+options:
+  session:
+    description:
+      - The screen session of the training run.
+    type: str
+    default: charrnn
+  log_path:
+    description:
+      - The training log. Default V(<checkpoint_dir>/train-<session>.log), the rule of
+        M(rnn_bootstrap.charrnn.train).
+    type: path
+'''
