@@ -40,7 +40,9 @@ author:
 options:
   state:
     description:
-      - V(started) starts the run unless the session already runs.
+      - V(started) starts the run unless the session already runs, or unless the last run of this session was
+        started with the same command and environment, trained to its last iteration and exited 0 (then
+        nothing starts and RV(finished) is true; a stopped or crashed run is started again, resuming).
       - V(stopped) ends the trainer (C(SIGTERM), then C(SIGKILL) after O(stop_timeout) seconds) and the screen
         session.
       - V(restarted) does both, always starting a new run.
@@ -200,6 +202,11 @@ env:
   returned: always
   type: dict
   sample: {OMP_NUM_THREADS: "2", OPENBLAS_NUM_THREADS: "2", OMP_WAIT_POLICY: PASSIVE}
+finished:
+  description: The last run already trained to its last iteration with these settings, so nothing started.
+  returned: always
+  type: bool
+  sample: false
 running:
   description: Whether the trainer runs after the task (in check mode, whether it would).
   returned: always
@@ -346,6 +353,19 @@ def preflight(module, p, chdir, data_dir_abs, checkpoint_dir_abs, log_path, flag
     return th, dataset
 
 
+def finished_run(log_path, base_command, env):
+    """The recorded state of the log's last run when it trained all its iterations, exited 0 and was
+    started with this command and environment; else None."""
+    state = common.read_state(log_path)
+    if not state or state.get('base_command') != base_command or state.get('env') != env:
+        return None
+    log = trainlog.read_log(log_path, state.get('log_offset'))
+    if training.exit_status(log['lines']) != 0:
+        return None
+    summary = trainlog.summarize(log['lines'], head=log.get('head'))
+    return state if summary.get('phase') == 'last_iteration' else None
+
+
 def find_resume(checkpoint_dir_abs, savefile, log_path):
     """Latest complete checkpoint to resume from (None when there is none).
 
@@ -490,7 +510,8 @@ def main():
     runner = screen.module_runner(module)
 
     result = dict(changed=False, session=p['session'], pid=None, command=[], log_path=log_path,
-                  checkpoint_dir=checkpoint_dir_abs, resumed_from=None, env=env, running=False)
+                  checkpoint_dir=checkpoint_dir_abs, resumed_from=None, env=env, running=False,
+                  finished=False)
 
     def base_argv(th):
         return trainopts.build_train_argv(th, flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'])
@@ -503,6 +524,18 @@ def main():
         res['resumed_from'] = st.get('resumed_from')
         if st.get('env'):
             res['env'] = st['env']
+
+    def leave_finished_run(status):
+        """started does not train again what already trained to the end with the same settings."""
+        if p['state'] != 'started' or status['running']:
+            return
+        th, dummy = common.find_th(p['th'])
+        done = finished_run(log_path, base_argv(th), env) if th else None
+        if done:
+            result.update(command=done.get('command') or [], finished=True,
+                          msg='training with these settings already ran to its last iteration; '
+                              'use state=restarted to train again')
+            module.exit_json(**result)
 
     lock = Lock(common.lock_path(p['session']))
 
@@ -517,6 +550,7 @@ def main():
         if p['state'] == 'started' and status['running']:
             recorded(status, result)
             module.exit_json(**result)
+        leave_finished_run(status)
         th, dataset = preflight(module, p, chdir, data_dir_abs, checkpoint_dir_abs, log_path, flags)
         argv = base_argv(th)
         if p['resume']:
@@ -565,6 +599,7 @@ def main():
                             % (p['session'], status['pid']))
             module.exit_json(**result)
 
+        leave_finished_run(status)
         th, dataset = preflight(module, p, chdir, data_dir_abs, checkpoint_dir_abs, log_path, flags)
         if status['running']:  # restarted
             result['stopped_pids'] = stop_run(module, screen_bin, p['session'], log_path, status, runner)

@@ -206,6 +206,9 @@ def test_start_idempotent_then_stop(module_runner, base_args, charrnn_dir, fake_
         assert '[charrnn] run ended: exit status 143' in f.read()
     r5 = run(module_runner, dict(args, state='stopped'))
     assert r5['changed'] is False
+    r6 = run(module_runner, args)  # a stopped run is not a finished one: started trains again
+    assert r6['changed'] is True and r6['finished'] is False
+    run(module_runner, dict(args, state='stopped'))
 
 
 def test_restart_resumes_from_latest(module_runner, base_args, charrnn_dir, fake_screen, monkeypatch):
@@ -236,3 +239,23 @@ def test_start_fails_when_trainer_dies_at_once(module_runner, module_fail, base_
     msg = e.value.result['msg']
     assert 'exited at once' in msg and 'not enough memory' in msg
     assert e.value.result['exit_status'] == 1
+
+
+def test_started_leaves_a_finished_run_alone(module_runner, base_args, charrnn_dir, fake_screen, monkeypatch):
+    monkeypatch.setenv('STANDIN_SLEEP', '0')
+    r = run(module_runner, base_args)
+    assert r['changed'] is True and r['finished'] is False
+    assert _wait_for(lambda: not fake_screen.find_sessions('screen', base_args['session'], None))
+    with open(r['log_path']) as f:
+        assert '[charrnn] run ended: exit status 0' in f.read()
+
+    again = run(module_runner, base_args)
+    assert again['changed'] is False and again['finished'] is True
+    assert again['command'] == r['command']
+    assert len(fake_screen.started) == 1
+    assert run(module_runner, base_args, check_mode=True)['changed'] is False
+
+    more = run(module_runner, dict(base_args, options=dict(base_args['options'], max_epochs=2)))
+    assert more['changed'] is True and more['finished'] is False
+    assert more['resumed_from']
+    assert len(fake_screen.started) == 2
