@@ -23,6 +23,9 @@ NAME_RE = re.compile(
     r'_(?P<loss>[-+]?(?:\d+(?:\.\d+)?(?:e[-+]?\d+)?|nan|inf|infinity))\.t7$',
     re.IGNORECASE)
 
+# A run that starts where checkpoints of its savefile exist writes as <savefile>.run<N>.
+RUN_SAVEFILE_RE = re.compile(r'^(?P<base>.+)\.run(?P<run>[0-9]+)$')
+
 DEFAULT_SETTLE = 3.0
 DEFAULT_STAT_PAUSE = 0.25
 
@@ -52,6 +55,32 @@ def parse_name(name):
     }
 
 
+def run_number(checkpoint_savefile, savefile):
+    """1 for <savefile> itself, N for a later run's <savefile>.run<N>, None for another savefile."""
+    if checkpoint_savefile == savefile:
+        return 1
+    m = RUN_SAVEFILE_RE.match(checkpoint_savefile)
+    if m and m.group('base') == savefile:
+        return int(m.group('run'))
+    return None
+
+
+def run_savefile(checkpoint_dir, savefile):
+    """The savefile a new run writes under, so that it never overwrites a checkpoint of an earlier run.
+
+    char-rnn restarts its epoch count at 0 when it resumes with -init_from, and
+    its fixed default seed makes a run from scratch repeat an earlier run's
+    losses, so either can write a name an earlier run wrote. A run that starts
+    where checkpoints of `savefile` exist writes as <savefile>.run<N>, N one
+    more than the highest run present; list_checkpoints(dir, savefile) lists
+    all of them as `savefile`.
+    """
+    runs = [run_number(e['savefile'], savefile) for e in list_checkpoints(checkpoint_dir, savefile)]
+    if not runs:
+        return savefile
+    return '%s.run%d' % (savefile, max(runs) + 1)
+
+
 def order_key(entry):
     """When a checkpoint was written: mtime (ns), then epoch as tie-break.
 
@@ -62,7 +91,7 @@ def order_key(entry):
 
 
 def list_checkpoints(checkpoint_dir, savefile=None):
-    """All checkpoint files of `savefile` (all savefiles when None) in the directory."""
+    """All checkpoint files of `savefile` and its later runs (all savefiles when None) in the directory."""
     entries = []
     try:
         names = os.listdir(checkpoint_dir)
@@ -70,7 +99,7 @@ def list_checkpoints(checkpoint_dir, savefile=None):
         return entries
     for name in names:
         info = parse_name(name)
-        if info is None or (savefile is not None and info['savefile'] != savefile):
+        if info is None or (savefile is not None and run_number(info['savefile'], savefile) is None):
             continue
         path = os.path.join(checkpoint_dir, name)
         try:
@@ -96,7 +125,7 @@ def list_checkpoints(checkpoint_dir, savefile=None):
 
 
 def classify(entries, log_saves=None, trainer_running=False, now=None, settle=DEFAULT_SETTLE,
-             stat_pause=DEFAULT_STAT_PAUSE, sleeper=time.sleep, stat=os.stat):
+             stat_pause=DEFAULT_STAT_PAUSE, sleeper=time.sleep, stat=os.stat, abandoned=False):
     """Split entries into (complete, in_progress), both in write order.
 
     A checkpoint is complete when
@@ -107,6 +136,9 @@ def classify(entries, log_saves=None, trainer_running=False, now=None, settle=DE
     - the log does not mention it: the trainer is not running and its size is
       stable, or the trainer runs and it has not changed for `settle` seconds.
     log_saves maps logged paths (or names) to "followed by a later line".
+    abandoned: the trainer died without exiting 0 (killed, crashed, host
+    restarted), so a checkpoint whose saving line is the log's last one may
+    be truncated: it is never complete.
     Size stability: unchanged for `settle` seconds, or the same size after a
     `stat_pause` second pause (one pause for all candidates).
     """
@@ -121,6 +153,8 @@ def classify(entries, log_saves=None, trainer_running=False, now=None, settle=DE
         old = (now - e['mtime']) > settle
         if followed is True:
             complete.append(e)
+        elif followed is False and abandoned and not trainer_running:
+            in_progress.append(e)
         elif trainer_running:
             if followed is None and old:
                 complete.append(e)

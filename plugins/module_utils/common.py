@@ -116,17 +116,19 @@ def cpu_count():
         return max(1, os.cpu_count() or 1)
 
 
-def thread_env(threads):
-    """Environment for OpenBLAS/OpenMP: N threads each, passive waiting.
+def thread_env(blas_threads=None, omp_threads=None):
+    """Thread settings of char-rnn's trainer and sampler on this host.
 
-    With OMP_WAIT_POLICY=ACTIVE (the default) the OpenMP and OpenBLAS pools
-    spin against each other; measured 0.66 s/batch vs 0.125 s/batch with
-    PASSIVE on the default model with 2 threads.
+    The matrix products, nearly all of the work, go to OpenBLAS: it gets
+    every CPU the task may run on unless told otherwise. Torch's OpenMP
+    loops only split tensors far larger than char-rnn's, so OpenMP gets one
+    thread, and waits passively: its spinning pool otherwise competes with
+    OpenBLAS's (measured on the default model, 2 CPUs: 0.66 s/batch with both
+    at 2 threads and active waiting; see benchmarks/README.md for the sweep).
     """
-    n = str(int(threads))
     return {
-        'OMP_NUM_THREADS': n,
-        'OPENBLAS_NUM_THREADS': n,
+        'OMP_NUM_THREADS': str(int(omp_threads or 1)),
+        'OPENBLAS_NUM_THREADS': str(int(blas_threads or cpu_count())),
         'OMP_WAIT_POLICY': 'PASSIVE',
     }
 

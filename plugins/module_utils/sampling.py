@@ -28,6 +28,54 @@ DIAGNOSTIC_PREFIXES = (
 ERROR_HINT_RE = re.compile(r'stack traceback:|^\S*luajit: |^\S*lua: ', re.MULTILINE)
 
 
+# Run by th from char-rnn's directory with CHARRNN_CHECKPOINT set: loads the checkpoint the way
+# sample.lua does and prints one line saying what it is. sample.lua itself crashes with an index error
+# on a primetext byte its vocabulary lacks, and with a bare read error on a file that is no checkpoint.
+PROBE_SCRIPT_NAME = 'charrnn_probe.lua'
+PROBE_SCRIPT = r"""require 'torch'
+require 'nn'
+require 'nngraph'
+pcall(require, 'util.OneHot')
+pcall(require, 'util.misc')
+local ok, checkpoint = pcall(torch.load, os.getenv('CHARRNN_CHECKPOINT'))
+if not ok then
+  print('CHARRNN_PROBE load_error ' .. tostring(checkpoint))
+elseif type(checkpoint) ~= 'table' or type(checkpoint.vocab) ~= 'table' or checkpoint.protos == nil then
+  print('CHARRNN_PROBE not_charrnn')
+else
+  local bytes = {}
+  for char in pairs(checkpoint.vocab) do bytes[#bytes + 1] = string.format('%02x', string.byte(char)) end
+  print('CHARRNN_PROBE vocab ' .. table.concat(bytes, ' '))
+end
+"""
+PROBE_RE = re.compile(r'^CHARRNN_PROBE (load_error|not_charrnn|vocab)(?: (.*))?$')
+
+
+def parse_probe(out):
+    """(kind, detail) from the probe's output: ('vocab', set of byte values), ('load_error', message),
+    ('not_charrnn', None), or (None, None) when the probe printed nothing it knows."""
+    if isinstance(out, bytes):
+        out = out.decode('utf-8', 'replace')
+    for line in ANSI_RE.sub('', out).splitlines():
+        m = PROBE_RE.match(line.strip())
+        if not m:
+            continue
+        kind, detail = m.group(1), (m.group(2) or '').strip()
+        if kind == 'vocab':
+            return kind, set(int(h, 16) for h in detail.split())
+        return kind, detail or None
+    return None, None
+
+
+def missing_characters(primetext, vocab):
+    """The characters of primetext with a byte the vocabulary lacks, in order, without repeats."""
+    missing = []
+    for char in primetext:
+        if any(b not in vocab for b in char.encode('utf-8', 'surrogateescape')) and char not in missing:
+            missing.append(char)
+    return missing
+
+
 def build_sample_argv(th, checkpoint, seed=123, sample=True, primetext=None, length=2000, temperature=1.0,
                       gpuid=-1):
     argv = [th, 'sample.lua', checkpoint, '-seed', str(int(seed)), '-sample', '1' if sample else '0',

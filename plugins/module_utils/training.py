@@ -27,22 +27,44 @@ RUN_END_RE = re.compile(r'^\[charrnn\] run ended: exit status (\d+)')
 LOG_TAIL_LINES = 20
 
 
-def build_wrapper(chdir, argv, env, log_path, pid_file, stdbuf=None, shell='/bin/sh'):
+# Keeps the `keep` most recently written checkpoints of a savefile (and its later runs) and the one
+# with the lowest validation loss; deletes the others. The newest file, which may still be being
+# written, is always among those kept. Arguments: directory, savefile, keep.
+PRUNE_FUNCTION = r"""prune() {
+  ( cd "$1" 2>/dev/null || exit 0
+    ls -1t -- lm_"$2"_epoch*.t7 lm_"$2".run*_epoch*.t7 2>/dev/null > .charrnn-prune.list || true
+    best=$(sed -n 's/^\(.*_\([0-9][0-9.]*\)\.t7\)$/\2 \1/p' .charrnn-prune.list | sort -g | head -n 1 | cut -d' ' -f2-)
+    tail -n +"$(($3 + 1))" .charrnn-prune.list | while IFS= read -r name; do
+      [ "$name" = "$best" ] || rm -f -- "$name"
+    done
+    rm -f .charrnn-prune.list )
+}"""
+
+
+def build_wrapper(chdir, argv, env, log_path, pid_file, stdbuf=None, shell='/bin/sh', keep=0,
+                  checkpoint_dir=None, savefile=None, prune_every=60):
     """argv (for `screen -dmS <session> ...`) of the shell that runs the trainer.
 
     The inner shell writes its pid, then execs env/stdbuf/th, so the pid in
     pid_file is the trainer's.  Output (stdout and stderr, line-buffered via
     stdbuf when available) goes through tee: appended to the log and shown
     in the screen window.  When the trainer ends, a last line records its
-    exit status.
+    exit status.  With keep > 0, a background loop prunes the checkpoints of
+    savefile in checkpoint_dir every prune_every seconds and once at the end
+    (PRUNE_FUNCTION), so that a run of days cannot fill the disk.
     """
     inner_cmd = ['exec', 'env'] + ['%s=%s' % (k, env[k]) for k in sorted(env)]
     if stdbuf:
         inner_cmd += [stdbuf, '-oL', '-eL']
     inner_cmd += list(argv)
     inner = 'echo $$ > %s; %s' % (quote(pid_file), ' '.join(quote(a) for a in inner_cmd))
-    outer = 'cd %s || exit 1; { %s -c %s; echo "%s $?"; } 2>&1 | tee -a %s >/dev/null' % (
-        quote(chdir), quote(shell), quote(inner), RUN_END_PREFIX, quote(log_path))
+    run = '{ %s -c %s; echo "%s $?"; } 2>&1 | tee -a %s >/dev/null' % (
+        quote(shell), quote(inner), RUN_END_PREFIX, quote(log_path))
+    if keep and keep > 0:
+        prune_args = '%s %s %d' % (quote(checkpoint_dir), quote(savefile), int(keep))
+        run = ('%s; ( while sleep %d; do prune %s; done ) & pruner=$!; %s; kill $pruner 2>/dev/null; prune %s'
+               % (PRUNE_FUNCTION, int(prune_every), prune_args, run, prune_args))
+    outer = 'cd %s || exit 1; %s' % (quote(chdir), run)
     return [shell, '-c', outer]
 
 
@@ -82,7 +104,8 @@ def status_of(summary, running, log_exists, exit_code=None):
     if phase in ('nan', 'exploding', 'error'):
         return phase
     if exit_code not in (None, 0):
-        return 'error' if exit_code != 143 else 'stopped'
+        # 128 + SIGTERM or SIGKILL: stopped from outside (stop, kill, the OOM killer), not a crash.
+        return 'stopped' if exit_code in (143, 137) else 'error'
     if phase == 'last_iteration':
         return 'finished'
     if summary.get('iteration') is None:
@@ -128,7 +151,7 @@ class Observer:
         entries = ckpt.list_checkpoints(self.checkpoint_dir, self.savefile)
         complete, in_progress = ckpt.classify(
             entries, summary['saves'], running, now=self.clock(), settle=self.settle,
-            stat_pause=self.stat_pause, sleeper=self.sleeper)
+            stat_pause=self.stat_pause, sleeper=self.sleeper, abandoned=log['exists'] and code != 0)
         training = dict((k, v) for k, v in summary.items() if k != 'saves')
         training.update({
             'running': running,

@@ -180,8 +180,13 @@ def flag_value(flags, name):
     return flags.get(name, FLAG_DEFAULTS[name])
 
 
-def build_train_argv(th, flags, data_dir, checkpoint_dir, gpuid, init_from=None):
-    """argv of `th train.lua ...`: module-owned flags first, then options in train.lua order."""
+def build_train_argv(th, flags, data_dir, checkpoint_dir, gpuid, init_from=None, savefile=None):
+    """argv of `th train.lua ...`: module-owned flags first, then options in train.lua order.
+
+    savefile, when given, replaces the options' savefile (a later run's <savefile>.run<N>).
+    """
+    if savefile is not None and savefile != flag_value(flags, 'savefile'):
+        flags = dict(flags, savefile=savefile)
     argv = [th, 'train.lua', '-data_dir', data_dir, '-checkpoint_dir', checkpoint_dir,
             '-gpuid', str(int(gpuid))]
     for name in FLAG_ORDER:
@@ -299,6 +304,7 @@ def check_dataset(data_dir_abs, flags, data_dir_shown=None):
             "there on its first run: make it writable or preprocess once as its owner" % (shown, os.getuid()))
     info = {
         'input_bytes': nbytes,
+        'needs_preprocessing': bool(needs_prepro),
         'batches': nbatches,
         'train_batches': ntrain,
         'val_batches': nval,
@@ -306,3 +312,60 @@ def check_dataset(data_dir_abs, flags, data_dir_shown=None):
         'minimum_bytes': need,
     }
     return info, warnings
+
+
+# Gates per layer of each cell type (char-rnn's LSTM.lua, GRU.lua, RNN.lua).
+GATES = {'lstm': 4, 'gru': 3, 'rnn': 1}
+# Bytes per parameter in a checkpoint: torch.save writes the parameters and their gradients as doubles.
+CHECKPOINT_BYTES_PER_PARAMETER = 16
+# A vocabulary can hold at most every byte value; the exact one is only known after preprocessing.
+MAX_VOCAB = 256
+
+
+def estimate_checkpoint_bytes(flags, vocab=MAX_VOCAB):
+    """Upper estimate of one checkpoint's size for the model the flags describe."""
+    rnn_size = flag_value(flags, 'rnn_size')
+    layers = flag_value(flags, 'num_layers')
+    gates = GATES.get(flag_value(flags, 'model'), 4)
+    params = 0
+    for layer in range(layers):
+        inputs = vocab if layer == 0 else rnn_size
+        params += gates * rnn_size * (inputs + rnn_size) + 2 * gates * rnn_size
+    params += rnn_size * vocab + vocab
+    # Loss histories (one double per iteration) and options come on top; a megabyte covers them.
+    return params * CHECKPOINT_BYTES_PER_PARAMETER + (1 << 20)
+
+
+def checkpoints_to_store(flags, train_batches, keep=0):
+    """How many checkpoints a run writes (keep > 0: how many are kept at once, plus one being written)."""
+    iterations = int(math.floor(flag_value(flags, 'max_epochs') * train_batches))
+    written = iterations // flag_value(flags, 'eval_val_every') + 1
+    if keep > 0:
+        return min(written, keep + 2)
+    return written
+
+
+def disk_space_error(checkpoint_dir_abs, flags, dataset, keep=0, margin=64 << 20, statvfs=None):
+    """None when the checkpoint directory's disk has room for the run, else what to do about it."""
+    probe = checkpoint_dir_abs
+    while not os.path.exists(probe) and os.path.dirname(probe) != probe:
+        probe = os.path.dirname(probe)
+    try:
+        st = (statvfs or os.statvfs)(probe)
+    except OSError:
+        return None
+    free = st.f_bavail * st.f_frsize
+    each = estimate_checkpoint_bytes(flags)
+    count = checkpoints_to_store(flags, dataset['train_batches'], keep)
+    need = count * each + margin
+    if dataset.get('needs_preprocessing'):
+        need += dataset['input_bytes'] * 2
+    if free >= need:
+        return None
+    mib = 1 << 20
+    return ('not enough free disk space for checkpoints in %s: %d MiB free, the run needs about %d MiB '
+            '(%d checkpoint(s) of up to %.1f MiB%s, and %d MiB of headroom): free some space, set keep '
+            '(keeps the newest N checkpoints and the best), lower max_epochs or raise eval_val_every, '
+            'or point checkpoint_dir at a larger disk'
+            % (checkpoint_dir_abs, free // mib, -(-need // mib), count, each / float(mib),
+               ' at once with keep=%d' % keep if keep > 0 else '', margin // mib))

@@ -82,8 +82,9 @@ options:
     default: -1
   threads:
     description:
-      - Threads for OpenMP and OpenBLAS; default the number of CPUs the task may run on. C(OMP_WAIT_POLICY)
-        is set to C(PASSIVE).
+      - OpenBLAS threads (C(OPENBLAS_NUM_THREADS)); default the number of CPUs the task may run on.
+        OpenMP gets one thread (C(OMP_NUM_THREADS=1), C(OMP_WAIT_POLICY=PASSIVE)), as in
+        M(rnn_bootstrap.charrnn.train).
     type: int
   dest:
     description:
@@ -213,6 +214,38 @@ def choose_checkpoint(module, p, chdir):
     return path
 
 
+def check_checkpoint(module, th, chdir, checkpoint, primetext, result):
+    """Fails clearly when the checkpoint is no char-rnn checkpoint or lacks a character of primetext."""
+    probe_dir = tempfile.mkdtemp(prefix='charrnn-probe-')
+    try:
+        script = os.path.join(probe_dir, sampling.PROBE_SCRIPT_NAME)
+        with open(script, 'w') as f:
+            f.write(sampling.PROBE_SCRIPT)
+        env = dict(common.thread_env(1), CHARRNN_CHECKPOINT=checkpoint, TERM='dumb')
+        rc, out, err_out = module.run_command([th, script], cwd=chdir, environ_update=env)
+    finally:
+        for name in os.listdir(probe_dir):
+            os.unlink(os.path.join(probe_dir, name))
+        os.rmdir(probe_dir)
+    kind, detail = sampling.parse_probe(out)
+    if kind is None:
+        module.fail_json(msg='th could not load checkpoint %s (exit status %d): %s'
+                             % (checkpoint, rc, (err_out or out).strip()[-2000:]), **result)
+    if kind == 'load_error':
+        module.fail_json(msg='checkpoint %s cannot be loaded: %s. It is not a char-rnn checkpoint, it is '
+                             'truncated, or it was trained on a GPU this host lacks' % (checkpoint, detail), **result)
+    if kind == 'not_charrnn':
+        module.fail_json(msg='%s is a Torch file but not a char-rnn checkpoint (it has no vocab and protos): '
+                             'give a checkpoint that train.lua wrote' % checkpoint, **result)
+    if primetext:
+        missing = sampling.missing_characters(primetext, detail)
+        if missing:
+            module.fail_json(msg="primetext has %d character(s) the model's vocabulary lacks: %s. The vocabulary is "
+                                 'the characters of the input.txt the model was trained on (%d of them); remove '
+                                 'these from primetext, or train on text that has them'
+                                 % (len(missing), ', '.join(repr(c) for c in missing), len(detail)), **result)
+
+
 def main():
     argument_spec = dict(
         checkpoint=dict(type='str', default='latest'),
@@ -266,11 +299,12 @@ def main():
             module.fail_json(msg='the directory of dest %s does not exist' % dest, **result)
 
     checkpoint = choose_checkpoint(module, p, chdir)
+    check_checkpoint(module, th, chdir, checkpoint, p['primetext'], result)
     argv = sampling.build_sample_argv(th, checkpoint, seed=p['seed'], sample=p['sample'],
                                       primetext=p['primetext'], length=p['length'],
                                       temperature=p['temperature'], gpuid=p['gpuid'])
     result.update(command=argv, checkpoint=checkpoint)
-    env = common.thread_env(p['threads'] or common.cpu_count())
+    env = common.thread_env(p['threads'])
     rc, out, err_out = module.run_command(argv, cwd=chdir, environ_update=env, encoding=None)
     crash = sampling.find_error(rc, out, err_out)
     if crash:

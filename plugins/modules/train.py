@@ -14,10 +14,12 @@ short_description: Run char-rnn's train.lua in a detached GNU screen session
 description:
   - Starts C(th train.lua) in char-rnn's directory inside a detached, named GNU screen session, as the user the
     task runs as, with its output (stdout and stderr) appended to a log file.
-  - The trainer runs with C(OMP_NUM_THREADS) and C(OPENBLAS_NUM_THREADS) set to O(threads) and
-    C(OMP_WAIT_POLICY=PASSIVE); with the default active waiting the OpenMP and OpenBLAS thread pools spin
-    against each other (measured on the default model with 2 threads, 0.66 s/batch active against
-    0.125 s/batch passive).
+  - The trainer runs with C(OPENBLAS_NUM_THREADS) set to O(threads) (default every CPU the task may run
+    on), C(OMP_NUM_THREADS) to O(omp_threads) (default 1) and C(OMP_WAIT_POLICY=PASSIVE). The matrix
+    products, nearly all of char-rnn's work, run in OpenBLAS; Torch's OpenMP loops only split tensors far
+    larger than char-rnn's, and an actively waiting OpenMP pool competes with OpenBLAS's (measured on the
+    default model with 2 CPUs, 0.66 s/batch with both at 2 threads and active waiting; the sweep in the
+    collection's benchmarks/README.md puts this default within a few percent of the best setting).
   - Idempotent. When the session already runs, nothing is started and the task reports no change, with a
     warning when the running command differs from the one asked for. The command of each run is kept in a
     JSON state file next to the log (V(<log_path>.state.json)); the trainer's pid in V(<log_path>.pid).
@@ -26,14 +28,20 @@ description:
   - Before anything is started the module checks that C(train.lua) is in O(chdir), that C(th) and C(screen)
     are usable, that O(data_dir)C(/input.txt) is a readable file large enough for char-rnn's batch split
     (at least one training batch, and one validation batch when C(val_frac) > 0, computed the way
-    char-rnn's C(CharSplitLMMinibatchLoader) does), and that O(checkpoint_dir) can be written.
+    char-rnn's C(CharSplitLMMinibatchLoader) does), that O(checkpoint_dir) can be written, and that its
+    disk has room for the checkpoints the run keeps (each estimated from the model's size, their number
+    from C(max_epochs), C(eval_val_every) and O(keep)) plus 64 MiB.
   - "Before each run a line C([charrnn] run started ...) is appended to the log; when the trainer ends the
     wrapper appends C([charrnn] run ended: exit status N). The M(rnn_bootstrap.charrnn.checkpoint) module
     reads the current run from the last marker on."
   - With O(resume=true) the run starts with C(-init_from) the latest complete checkpoint of the savefile
-    (ordered by modification time, then epoch). char-rnn restarts its epoch count at 0 on resume, so a
-    resumed run can write checkpoint names that an earlier run already used; copy checkpoints you want
-    to keep elsewhere, or use another C(savefile).
+    (ordered by modification time, then epoch).
+  - A run never overwrites a checkpoint of an earlier run. char-rnn restarts its epoch count at 0 on resume,
+    and its fixed default seed makes a run from scratch repeat an earlier run's losses, so either could
+    write a name an earlier run wrote. When checkpoints of the savefile exist in O(checkpoint_dir), the run
+    writes as C(<savefile>.run<N>) (N one more than the highest run present, RV(savefile)); the
+    M(rnn_bootstrap.charrnn.checkpoint) and M(rnn_bootstrap.charrnn.sample) modules count those as the
+    same savefile.
 version_added: 1.0.0
 author:
   - rnn_bootstrap maintainers (!UNKNOWN)
@@ -94,9 +102,14 @@ options:
     default: true
   threads:
     description:
-      - Threads for OpenMP and OpenBLAS (C(OMP_NUM_THREADS), C(OPENBLAS_NUM_THREADS)).
+      - OpenBLAS threads (C(OPENBLAS_NUM_THREADS)).
       - Default the number of CPUs the task may run on.
     type: int
+  omp_threads:
+    description:
+      - OpenMP threads (C(OMP_NUM_THREADS)).
+    type: int
+    default: 1
   options:
     description:
       - Any other train.lua flag, without the leading dash, for example C(rnn_size), C(num_layers), C(model)
@@ -109,6 +122,15 @@ options:
         O(data_dir), O(checkpoint_dir), O(gpuid) and O(resume) and are rejected here.
     type: dict
     default: {}
+  keep:
+    description:
+      - Checkpoint retention while the run trains. With V(N > 0), every minute and when the trainer ends, only
+        the N most recently written checkpoints of the savefile (earlier runs included) and the one with the
+        lowest validation loss are kept; the others are deleted. The newest checkpoint, which may still be
+        being written, is always kept.
+      - V(0) keeps every checkpoint, as char-rnn does.
+    type: int
+    default: 0
   stop_timeout:
     description:
       - Seconds to wait after C(SIGTERM) before the trainer gets C(SIGKILL).
@@ -201,7 +223,20 @@ env:
   description: The thread variables set for the trainer.
   returned: always
   type: dict
-  sample: {OMP_NUM_THREADS: "2", OPENBLAS_NUM_THREADS: "2", OMP_WAIT_POLICY: PASSIVE}
+  sample: {OMP_NUM_THREADS: "1", OPENBLAS_NUM_THREADS: "2", OMP_WAIT_POLICY: PASSIVE}
+set_aside:
+  description:
+    - Checkpoints the last trainer was writing when it died (killed, crashed, or gone with the host), renamed
+      to C(<name>.incomplete) so that nothing lists, resumes from or samples them (in check mode, those that
+      would be).
+  returned: when a run was started or would be started
+  type: list
+  elements: str
+savefile:
+  description: The savefile the run writes checkpoints under (C(<savefile>.run<N>) after earlier runs).
+  returned: when a run was started or would be started
+  type: str
+  sample: lstm.run2
 finished:
   description: The last run already trained to its last iteration with these settings, so nothing started.
   returned: always
@@ -215,8 +250,8 @@ dataset:
   description: The input size and char-rnn's batch split (when a start was checked).
   returned: when a run was started or would be started
   type: dict
-  sample: {input_bytes: 1115394, batches: 446, train_batches: 423, val_batches: 23, test_batches: 0,
-           minimum_bytes: 5000}
+  sample: {input_bytes: 1115394, needs_preprocessing: false, batches: 446, train_batches: 423,
+           val_batches: 23, test_batches: 0, minimum_bytes: 5000}
 stopped_pids:
   description: Trainer pids that were stopped.
   returned: when O(state) is V(stopped) or V(restarted)
@@ -340,6 +375,9 @@ def preflight(module, p, chdir, data_dir_abs, checkpoint_dir_abs, log_path, flag
     err = common.dir_writable_error(checkpoint_dir_abs, 'checkpoint_dir')
     if err:
         module.fail_json(msg=err)
+    err = trainopts.disk_space_error(checkpoint_dir_abs, flags, dataset, keep=p['keep'])
+    if err:
+        module.fail_json(msg=err)
     log_dir = os.path.dirname(log_path)
     err = common.dir_writable_error(log_dir, 'log directory')
     if err:
@@ -367,28 +405,37 @@ def finished_run(log_path, base_command, env):
 
 
 def find_resume(checkpoint_dir_abs, savefile, log_path):
-    """Latest complete checkpoint to resume from (None when there is none).
+    """(latest complete checkpoint to resume from or None, paths of truncated checkpoints).
 
     The trainer is not running here, so every checkpoint with a stable size
     counts as complete; but one whose "saving checkpoint to" line was the
-    last thing a trainer that then died abnormally said may be truncated and
-    is skipped.
+    last thing a trainer said before it died without exiting 0 (killed,
+    crashed, or gone with the host, leaving no end line) may be truncated.
     """
     state = common.read_state(log_path)
     log = trainlog.read_log(log_path, state.get('log_offset'))
     saves = trainlog.saved_checkpoints(log['lines'])
     code = training.exit_status(log['lines'])
-    suspect = set()
-    if code not in (None, 0):
-        suspect = set(os.path.basename(k) for k, followed in saves.items() if not followed)
     entries = ckpt.list_checkpoints(checkpoint_dir_abs, savefile)
-    complete, dummy = ckpt.classify(entries, saves, trainer_running=False)
-    last = ckpt.latest([e for e in complete if e['name'] not in suspect])
-    return last['path'] if last else None
+    complete, suspect = ckpt.classify(entries, saves, trainer_running=False, abandoned=log['exists'] and code != 0)
+    last = ckpt.latest(complete)
+    return (last['path'] if last else None), [e['path'] for e in suspect]
+
+
+def set_aside(paths):
+    """Renames truncated checkpoints to <name>.incomplete, so that nothing lists or samples them."""
+    moved = []
+    for path in paths:
+        try:
+            os.rename(path, path + '.incomplete')
+            moved.append(path + '.incomplete')
+        except OSError:
+            pass
+    return moved
 
 
 def start_run(module, screen_bin, p, chdir, checkpoint_dir_abs, log_path, argv, base_argv, env, resumed_from,
-              runner):
+              runner, savefile):
     """Start the wrapper in screen and find the trainer's pid; returns (pid, warnings)."""
     common.makedirs(checkpoint_dir_abs)
     common.makedirs(os.path.dirname(log_path))
@@ -424,7 +471,8 @@ def start_run(module, screen_bin, p, chdir, checkpoint_dir_abs, log_path, argv, 
     warnings = []
     if not stdbuf:
         warnings.append('stdbuf (coreutils) not found: the trainer output is block-buffered, the log may lag')
-    wrapper = training.build_wrapper(chdir, argv, env, log_path, pid_file, stdbuf=stdbuf)
+    wrapper = training.build_wrapper(chdir, argv, env, log_path, pid_file, stdbuf=stdbuf, keep=p['keep'],
+                                     checkpoint_dir=checkpoint_dir_abs, savefile=savefile)
     rc, err = screen.start_session(screen_bin, p['session'], wrapper, runner, cwd=chdir)
     if rc != 0:
         module.fail_json(msg='screen failed to start session %s (rc %d): %s' % (p['session'], rc, err.strip()),
@@ -475,7 +523,9 @@ def main():
         gpuid=dict(type='int', default=-1),
         resume=dict(type='bool', default=True),
         threads=dict(type='int'),
+        omp_threads=dict(type='int', default=1),
         options=dict(type='dict', default={}),
+        keep=dict(type='int', default=0),
         stop_timeout=dict(type='int', default=10),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -488,6 +538,10 @@ def main():
         module.fail_json(msg='gpuid must be -1 (CPU) or a GPU index >= 0, got %d' % p['gpuid'])
     if p['threads'] is not None and p['threads'] < 1:
         module.fail_json(msg='threads must be >= 1, got %d' % p['threads'])
+    if p['omp_threads'] < 1:
+        module.fail_json(msg='omp_threads must be >= 1, got %d' % p['omp_threads'])
+    if p['keep'] < 0:
+        module.fail_json(msg='keep must be 0 (keep every checkpoint) or more, got %d' % p['keep'])
     if p['stop_timeout'] < 0:
         module.fail_json(msg='stop_timeout must be >= 0, got %d' % p['stop_timeout'])
     try:
@@ -501,8 +555,7 @@ def main():
     log_path = common.resolve(p['log_path'], chdir) if p['log_path'] else \
         common.default_log_path(checkpoint_dir_abs, p['session'])
     savefile = trainopts.flag_value(flags, 'savefile')
-    threads = p['threads'] or common.cpu_count()
-    env = common.thread_env(threads)
+    env = common.thread_env(p['threads'], p['omp_threads'])
 
     screen_bin = module.get_bin_path('screen')
     if not screen_bin:
@@ -552,14 +605,14 @@ def main():
             module.exit_json(**result)
         leave_finished_run(status)
         th, dataset = preflight(module, p, chdir, data_dir_abs, checkpoint_dir_abs, log_path, flags)
-        argv = base_argv(th)
-        if p['resume']:
-            resumed = find_resume(checkpoint_dir_abs, savefile, log_path)
-            if resumed:
-                argv = trainopts.build_train_argv(th, flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'],
-                                                  init_from=resumed)
-                result['resumed_from'] = resumed
-        result.update(changed=True, command=argv, dataset=dataset, running=True)
+        resumed, truncated = find_resume(checkpoint_dir_abs, savefile, log_path)
+        if not p['resume']:
+            resumed = None
+        run_save = ckpt.run_savefile(checkpoint_dir_abs, savefile)
+        argv = trainopts.build_train_argv(th, flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'],
+                                          init_from=resumed, savefile=run_save)
+        result.update(changed=True, command=argv, dataset=dataset, running=True, resumed_from=resumed,
+                      savefile=run_save, set_aside=[t + '.incomplete' for t in truncated])
         if status['running']:
             result['stopped_pids'] = [status['pid']] if status['pid'] else []
         module.exit_json(**result)
@@ -605,15 +658,22 @@ def main():
             result['stopped_pids'] = stop_run(module, screen_bin, p['session'], log_path, status, runner)
         elif p['state'] == 'restarted':
             result['stopped_pids'] = []
-        resumed = find_resume(checkpoint_dir_abs, savefile, log_path) if p['resume'] else None
+        resumed, truncated = find_resume(checkpoint_dir_abs, savefile, log_path)
+        if not p['resume']:
+            resumed = None
+        result['set_aside'] = set_aside(truncated)
+        for path in result['set_aside']:
+            module.warn('the last trainer died while writing %s: renamed it so that nothing takes it for a '
+                        'checkpoint' % path)
+        run_save = ckpt.run_savefile(checkpoint_dir_abs, savefile)
         argv = trainopts.build_train_argv(th, flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'],
-                                          init_from=resumed)
+                                          init_from=resumed, savefile=run_save)
         pid, warnings = start_run(module, screen_bin, p, chdir, checkpoint_dir_abs, log_path, argv,
-                                  base_argv(th), env, resumed, runner)
+                                  base_argv(th), env, resumed, runner, savefile)
         for w in warnings:
             module.warn(w)
         result.update(changed=True, pid=pid, command=argv, resumed_from=resumed, dataset=dataset,
-                      running=pid is not None)
+                      running=pid is not None, savefile=run_save)
     finally:
         lock.__exit__()
     module.exit_json(**result)

@@ -59,6 +59,18 @@ def test_th_on_path_loads_char_rnn_dependencies_as_training_user(host):
 
 
 @needs_sources
+def test_torch_built_once_per_kind_of_host(host):
+    """A -fleet host unpacks the build its twin shared; every other host builds its own."""
+    built = host.file(f"{TORCH['charrnn_torch_build_dir']}/build.log")
+    unpacked = host.file(f"{TORCH['charrnn_torch_build_dir']}/restore.log")
+    if host.backend.get_hostname().endswith("-fleet"):
+        assert unpacked.exists and not built.exists
+        assert "proving the install" in unpacked.content_string
+    else:
+        assert built.exists and not unpacked.exists
+
+
+@needs_sources
 def test_torch_links_openblas(host):
     libs = host.check_output(f"ldd {PREFIX}/lib/libTH.so")
     assert "libopenblas" in libs
@@ -97,6 +109,19 @@ def test_trainer_runs_under_screen_as_the_training_user(host):
 @needs_sources
 def test_nothing_of_charrnn_runs_as_root(host):
     assert [p.args for p in host.process.filter(user="root") if "train.lua" in p.args or "SCREEN" in p.args] == []
+
+
+@needs_sources
+def test_nothing_of_the_checkout_or_the_build_is_world_writable(host):
+    found = host.check_output(
+        f"find {CHECKOUT} {TORCH['charrnn_torch_build_dir']} -perm -o+w ! -type l 2>/dev/null || true")
+    assert found == ""
+
+
+@needs_sources
+def test_checkpoints_and_logs_belong_to_the_training_user(host):
+    owners = host.check_output(f"find {CHECKOUT}/cv -mindepth 1 -printf '%u\\n' | sort -u").split()
+    assert owners == [USER]
 
 
 @needs_sources

@@ -67,6 +67,23 @@ def test_resumed_run_is_newer_although_its_epoch_is_lower(tmp_path):
     assert ckpt.best(entries)['name'] == 'lm_lstm_epoch1.00_1.1500.t7'
 
 
+def test_later_runs_belong_to_the_savefile_and_get_their_own_names(tmp_path):
+    assert ckpt.run_savefile(str(tmp_path), 'lstm') == 'lstm'
+    _touch(tmp_path, 'lm_lstm_epoch10.00_1.2000.t7', 1000)
+    assert ckpt.run_savefile(str(tmp_path), 'lstm') == 'lstm.run2'
+    _touch(tmp_path, 'lm_lstm.run2_epoch1.00_1.1500.t7', 2000)
+    _touch(tmp_path, 'lm_lstm.run10_epoch0.50_1.1000.t7', 3000)
+    _touch(tmp_path, 'lm_lstm.runx_epoch0.50_0.1000.t7', 4000)  # another savefile
+    _touch(tmp_path, 'lm_lstmx.run3_epoch0.50_0.1000.t7', 4000)  # another savefile
+    entries = ckpt.list_checkpoints(str(tmp_path), 'lstm')
+    assert [e['name'] for e in entries] == [
+        'lm_lstm_epoch10.00_1.2000.t7', 'lm_lstm.run2_epoch1.00_1.1500.t7', 'lm_lstm.run10_epoch0.50_1.1000.t7']
+    assert ckpt.latest(entries)['name'] == 'lm_lstm.run10_epoch0.50_1.1000.t7'
+    assert ckpt.run_savefile(str(tmp_path), 'lstm') == 'lstm.run11'
+    assert ckpt.run_number('lstm.run2', 'lstm') == 2 and ckpt.run_number('lstm.run2', 'lstm.run2') == 1
+    assert ckpt.run_number('gru', 'lstm') is None
+
+
 def test_same_mtime_tie_breaks_on_epoch(tmp_path):
     _touch(tmp_path, 'lm_lstm_epoch2.00_1.0000.t7', 1000)
     _touch(tmp_path, 'lm_lstm_epoch1.00_1.0000.t7', 1000)
@@ -134,6 +151,18 @@ def test_classify_last_saving_line_and_trainer_gone_needs_stable_size(tmp_path):
     entries = ckpt.list_checkpoints(str(tmp_path), 'lstm')
     done, busy = ckpt.classify(entries, saves, trainer_running=False, now=now, sleeper=FakeSleep(grow))
     assert done == [] and [e['epoch'] for e in busy] == [2.0]
+
+
+def test_classify_never_completes_what_a_dead_trainer_was_writing(tmp_path):
+    now = 5000.0
+    _touch(tmp_path, 'lm_lstm_epoch1.00_2.0000.t7', now - 100)
+    _touch(tmp_path, 'lm_lstm_epoch2.00_1.9000.t7', now - 100)  # old and stable, but maybe truncated
+    entries = ckpt.list_checkpoints(str(tmp_path), 'lstm')
+    saves = {'cv/lm_lstm_epoch1.00_2.0000.t7': True, 'cv/lm_lstm_epoch2.00_1.9000.t7': False}
+    done, left = ckpt.classify(entries, saves, trainer_running=False, now=now, abandoned=True)
+    assert [e['epoch'] for e in done] == [1.0] and [e['epoch'] for e in left] == [2.0]
+    done, left = ckpt.classify(entries, saves, trainer_running=False, now=now, abandoned=False)
+    assert [e['epoch'] for e in done] == [1.0, 2.0] and left == []
 
 
 def test_classify_unlogged_checkpoint_uses_age(tmp_path):

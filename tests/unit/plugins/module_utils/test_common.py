@@ -35,7 +35,9 @@ def test_session_names(name, ok):
 
 
 def test_thread_env():
-    assert common.thread_env(2) == {'OMP_NUM_THREADS': '2', 'OPENBLAS_NUM_THREADS': '2', 'OMP_WAIT_POLICY': 'PASSIVE'}
+    assert common.thread_env(2) == {'OMP_NUM_THREADS': '1', 'OPENBLAS_NUM_THREADS': '2', 'OMP_WAIT_POLICY': 'PASSIVE'}
+    assert common.thread_env(None, 3)['OMP_NUM_THREADS'] == '3'
+    assert common.thread_env()['OPENBLAS_NUM_THREADS'] == str(common.cpu_count())
     assert common.cpu_count() >= 1
 
 

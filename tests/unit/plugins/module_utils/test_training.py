@@ -29,7 +29,7 @@ def test_build_wrapper_quotes_and_records_pid_and_status(tmp_path):
     log = tmp_path / 'log dir' / 'train $x.log'
     log.parent.mkdir()
     pid_file = str(log) + '.pid'
-    env = common.thread_env(3)
+    env = common.thread_env(2, 3)
     argv = training.build_wrapper(str(chdir), [str(script), 'train.lua', '-savefile', 'a b;$(touch x)'],
                                   env, str(log), pid_file, stdbuf='/usr/bin/stdbuf')
     assert argv[:2] == ['/bin/sh', '-c']
@@ -136,3 +136,54 @@ def test_progress_text():
     text = training.progress_text({'iteration': 5, 'iterations': 10, 'epoch': 0.5, 'train_loss': 1.25,
                                    'median_time_per_batch': 0.1, 'eta_seconds': 0.5, 'status': 'training'})
     assert text == 'iteration 5/10, epoch 0.500, train_loss 1.2500, 0.100s/batch, ETA 0s, status training'
+
+
+def _prune(directory, savefile, keep):
+    subprocess.check_call(['/bin/sh', '-c', training.PRUNE_FUNCTION + '; prune "$@"', 'sh',
+                           str(directory), savefile, str(keep)])
+    return sorted(os.listdir(str(directory)))
+
+
+def test_prune_keeps_the_newest_and_the_best(tmp_path):
+    names = [  # oldest first
+        'lm_lstm_epoch1.00_1.9000.t7',
+        'lm_lstm_epoch2.00_1.2000.t7',  # the best
+        'lm_lstm_epoch3.00_1.5000.t7',
+        'lm_lstm.run2_epoch0.50_1.4000.t7',
+        'lm_lstm.run2_epoch1.00_nan.t7',
+        'lm_lstm.run2_epoch1.50_1.3000.t7',
+    ]
+    for i, name in enumerate(names):
+        (tmp_path / name).write_text('x')
+        os.utime(str(tmp_path / name), (1000 + i, 1000 + i))
+    (tmp_path / 'lm_gru_epoch1.00_0.1000.t7').write_text('another savefile')
+    (tmp_path / 'notes.txt').write_text('not a checkpoint')
+    assert _prune(tmp_path, 'lstm', 2) == sorted([
+        'lm_lstm_epoch2.00_1.2000.t7', 'lm_lstm.run2_epoch1.00_nan.t7', 'lm_lstm.run2_epoch1.50_1.3000.t7',
+        'lm_gru_epoch1.00_0.1000.t7', 'notes.txt'])
+    assert _prune(tmp_path, 'lstm', 1) == sorted([
+        'lm_lstm_epoch2.00_1.2000.t7', 'lm_lstm.run2_epoch1.50_1.3000.t7', 'lm_gru_epoch1.00_0.1000.t7',
+        'notes.txt'])
+
+
+def test_prune_of_an_empty_or_missing_directory_does_nothing(tmp_path):
+    assert _prune(tmp_path, 'lstm', 3) == []
+    assert subprocess.call(['/bin/sh', '-c', training.PRUNE_FUNCTION + '; prune "$@"', 'sh',
+                            str(tmp_path / 'missing'), 'lstm', '3']) == 0
+
+
+def test_wrapper_prunes_while_and_after_the_trainer_runs(tmp_path):
+    cv = tmp_path / 'cv'
+    cv.mkdir()
+    script = tmp_path / 'fake-trainer'
+    # writes five checkpoints, the third the best, then exits
+    script.write_text('#!/bin/sh\nfor l in 1.9 1.5 1.1 1.4 1.3; do touch "cv/lm_lstm_epoch$l.00_$l.t7"; '
+                      'sleep 0.3; done\n')
+    script.chmod(0o755)
+    log = tmp_path / 'train.log'
+    argv = training.build_wrapper(str(tmp_path), [str(script)], common.thread_env(1), str(log),
+                                  str(log) + '.pid', keep=1, checkpoint_dir=str(cv), savefile='lstm',
+                                  prune_every=1)
+    subprocess.check_call(argv)
+    assert sorted(os.listdir(str(cv))) == ['lm_lstm_epoch1.1.00_1.1.t7', 'lm_lstm_epoch1.3.00_1.3.t7']
+    assert log.read_text().splitlines()[-1] == '[charrnn] run ended: exit status 0'

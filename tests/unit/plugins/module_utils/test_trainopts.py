@@ -206,3 +206,33 @@ def test_check_dataset_problems(tmp_path, monkeypatch):
     (d / 'vocab.t7').write_text('v')
     with pytest.raises(OptionError, match='has vocab.t7 but not data.t7'):
         trainopts.check_dataset(str(d), {})
+
+
+class _Statvfs:
+    def __init__(self, free):
+        self.f_bavail, self.f_frsize = free, 1
+
+
+def test_checkpoint_size_estimate_covers_char_rnn_default_model():
+    # the default model on tinyshakespeare (vocabulary 65) writes checkpoints of about 3.4 MB
+    each = trainopts.estimate_checkpoint_bytes({})
+    assert 3.4e6 < each < 8e6
+    assert trainopts.estimate_checkpoint_bytes({'rnn_size': 512, 'num_layers': 3}) > 10 * each
+    assert trainopts.estimate_checkpoint_bytes({'model': 'rnn'}) < each
+
+
+def test_checkpoints_to_store():
+    # 50 epochs of 423 batches, a checkpoint every 1000 iterations and one at the end
+    assert trainopts.checkpoints_to_store({}, 423) == 22
+    assert trainopts.checkpoints_to_store({}, 423, keep=3) == 5
+    assert trainopts.checkpoints_to_store({'max_epochs': 1, 'eval_val_every': 100}, 423, keep=30) == 5
+
+
+def test_disk_space_error_names_the_fix(tmp_path):
+    dataset = {'train_batches': 423, 'input_bytes': 1115394, 'needs_preprocessing': True}
+    assert trainopts.disk_space_error(str(tmp_path / 'cv'), {}, dataset, statvfs=lambda p: _Statvfs(1 << 40)) is None
+    err = trainopts.disk_space_error(str(tmp_path / 'cv'), {}, dataset, statvfs=lambda p: _Statvfs(50 << 20))
+    assert 'not enough free disk space for checkpoints in %s' % (tmp_path / 'cv') in err
+    assert '50 MiB free' in err and '22 checkpoint(s)' in err and 'set keep' in err
+    err = trainopts.disk_space_error(str(tmp_path), {}, dataset, keep=2, statvfs=lambda p: _Statvfs(50 << 20))
+    assert '4 checkpoint(s)' in err and 'at once with keep=2' in err

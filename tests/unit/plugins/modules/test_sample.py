@@ -17,6 +17,8 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import scree
 from ansible_collections.rnn_bootstrap.charrnn.plugins.modules import sample
 
 SESSION = 'unit-sample-%d' % os.getpid()
+# How the stand-in th marks its checkpoint files (tests/stand_in_trainer/th).
+HEADER = b'STAND-IN char-rnn checkpoint (tests/stand_in_trainer/th, not a Torch file)\n'
 
 
 @pytest.fixture
@@ -70,20 +72,47 @@ def test_primetext_argmax_and_relative_path(module_runner, trained, stand_in_th)
     assert r['text'] == 'All:' + top * 5  # primetext, then the stand-in's argmax: the most frequent character
 
 
-def test_primetext_outside_vocabulary_is_reported(module_runner, module_fail, trained, stand_in_th):
+def test_primetext_outside_vocabulary_is_refused_before_sampling(module_runner, module_fail, trained, stand_in_th):
+    with pytest.raises(module_fail) as e:
+        run(module_runner, base(trained, stand_in_th, primetext=u'All~\u20ac~'))
+    msg = e.value.result['msg']
+    assert "primetext has 2 character(s) the model's vocabulary lacks: '~', '\u20ac'" in msg
+    assert 'remove these from primetext' in msg
+    assert e.value.result['command'] == []  # sample.lua never ran
+
+
+def test_sample_lua_crash_reported_with_its_traceback(module_runner, module_fail, trained, stand_in_th,
+                                                      monkeypatch):
+    # Let the primetext past the vocabulary check to see sample.lua's own crash handled.
+    monkeypatch.setattr(sample.sampling, 'missing_characters', lambda text, vocab: [])
     with pytest.raises(module_fail) as e:
         run(module_runner, base(trained, stand_in_th, primetext=u'Zebra~'))
     msg = e.value.result['msg']
     assert 'sample.lua failed (exit status 1)' in msg and 'index out of bound' in msg
     assert "not be in the model's vocabulary" in msg
     assert e.value.result['stderr_lines'][1] == 'stack traceback:'
-
-
-def test_crash_detected_even_with_exit_0(module_runner, module_fail, trained, stand_in_th, monkeypatch):
     monkeypatch.setenv('STANDIN_ERROR_EXIT0', '1')
     with pytest.raises(module_fail) as e:
         run(module_runner, base(trained, stand_in_th, primetext='~~'))
     assert 'exit status 0' in e.value.result['msg']
+
+
+def test_a_file_that_is_no_char_rnn_checkpoint_is_refused(module_runner, module_fail, trained, stand_in_th):
+    cv = trained / 'cv'
+    garbage = cv / 'lm_lstm_epoch0.10_2.0000.t7'
+    garbage.write_bytes(b'\x00not a torch file')
+    other = cv / 'lm_lstm_epoch0.20_2.0000.t7'
+    other.write_bytes(HEADER + b'{"something": "else"}\n')
+    old = time.time() - 60
+    for path in (garbage, other):
+        os.utime(str(path), (old, old))
+    with pytest.raises(module_fail) as e:
+        run(module_runner, base(trained, stand_in_th, checkpoint=str(garbage)))
+    assert 'checkpoint %s cannot be loaded: read error' % garbage in e.value.result['msg']
+    assert 'not a char-rnn checkpoint, it is truncated' in e.value.result['msg']
+    with pytest.raises(module_fail) as e:
+        run(module_runner, base(trained, stand_in_th, checkpoint=str(other)))
+    assert 'is a Torch file but not a char-rnn checkpoint' in e.value.result['msg']
 
 
 @pytest.mark.parametrize('kw,fragment', [

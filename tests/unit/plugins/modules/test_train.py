@@ -97,8 +97,11 @@ def run(module_runner, args, **kw):
     ({'session': 'has space'}, 'not a usable screen session name'),
     ({'session': 'a.b'}, 'not a usable screen session name'),
     ({'gpuid': -2}, 'gpuid must be -1'),
+    ({'keep': -1}, 'keep must be 0'),
+    ({'keep': 'all'}, 'keep'),
     ({'gpuid': 'first'}, 'gpuid'),
     ({'threads': 0}, 'threads must be >= 1'),
+    ({'omp_threads': 0}, 'omp_threads must be >= 1'),
     ({'resume': 'maybe'}, 'resume'),
     ({'stop_timeout': -1}, 'stop_timeout must be >= 0'),
     ({'no_such_option': 1}, 'no_such_option'),
@@ -129,9 +132,36 @@ def test_preflight_failures(module_runner, module_fail, base_args, charrnn_dir, 
     fails({'data_dir': 'data/missing'}, 'data_dir data/missing does not exist')
     fails({'options': {'batch_size': 100, 'seq_length': 150}}, 'input.txt is too small')
     fails({'options': {'batch_size': 200, 'seq_length': 101}}, 'too small for one training batch')
+    data = charrnn_dir / 'data'
+    (data / 'empty').mkdir()
+    (data / 'empty' / 'input.txt').write_text('')
+    fails({'data_dir': 'data/empty'}, 'data/empty/input.txt is empty')
+    (data / 'nodata').mkdir()
+    fails({'data_dir': 'data/nodata'}, 'data/nodata/input.txt is missing')
+    (data / 'dir' / 'input.txt').mkdir(parents=True)
+    fails({'data_dir': 'data/dir'}, 'data/dir/input.txt is a directory')
+    (data / 'plain').write_text('x')
+    fails({'data_dir': 'data/plain'}, 'data_dir data/plain is not a directory')
+    if os.geteuid() != 0:  # root reads anything
+        (data / 'locked').mkdir()
+        (data / 'locked' / 'input.txt').write_text('x' * 20000)
+        os.chmod(str(data / 'locked' / 'input.txt'), 0)
+        fails({'data_dir': 'data/locked'}, 'input.txt is not readable by this user')
     (charrnn_dir / 'afile').write_text('x')
     fails({'checkpoint_dir': 'afile/cv'}, 'checkpoint_dir')
     fails({'log_path': str(charrnn_dir / 'afile' / 'x.log')}, 'log directory')
+
+
+def test_refuses_to_start_without_disk_space_for_the_checkpoints(module_runner, module_fail, base_args,
+                                                                 charrnn_dir, fake_screen, monkeypatch):
+    class Full:
+        f_bavail, f_frsize = 10, 4096
+    monkeypatch.setattr(os, 'statvfs', lambda path: Full())
+    with pytest.raises(module_fail) as e:
+        run(module_runner, base_args)
+    assert 'not enough free disk space for checkpoints' in e.value.result['msg']
+    assert fake_screen.started == []
+    assert not (charrnn_dir / 'cv').exists()
 
 
 def test_check_mode_starts_nothing(module_runner, base_args, charrnn_dir, fake_screen):
@@ -159,6 +189,12 @@ def test_check_mode_reports_resume(module_runner, base_args, charrnn_dir, fake_s
     r = run(module_runner, base_args, check_mode=True)
     assert r['resumed_from'] == str(new)
     assert r['command'][-2:] == ['-init_from', str(new)]
+    assert r['savefile'] == 'lstm.run2'
+    (cv / 'lm_lstm.run7_epoch0.50_1.3000.t7').write_text('x')
+    os.utime(str(cv / 'lm_lstm.run7_epoch0.50_1.3000.t7'), (1010, 1010))
+    r = run(module_runner, base_args, check_mode=True)
+    assert r['savefile'] == 'lstm.run8'
+    assert r['resumed_from'] == str(cv / 'lm_lstm.run7_epoch0.50_1.3000.t7')
     r = run(module_runner, dict(base_args, resume=False), check_mode=True)
     assert r['resumed_from'] is None and '-init_from' not in r['command']
     r = run(module_runner, dict(base_args, options=dict(base_args['options'], savefile='gru')), check_mode=True)
@@ -217,16 +253,32 @@ def test_restart_resumes_from_latest(module_runner, base_args, charrnn_dir, fake
     assert r['changed'] is True
     # max_epochs 1 with 38 training batches: done quickly, checkpoints at 10, 20, 30 and 38
     assert _wait_for(lambda: not fake_screen.find_sessions('screen', base_args['session'], None))
-    names = sorted(os.listdir(str(charrnn_dir / 'cv')))
+    cv = charrnn_dir / 'cv'
+    names = sorted(os.listdir(str(cv)))
     assert 'lm_lstm_epoch1.00_' in ' '.join(names)
+    first_run = dict((n, (os.stat(str(cv / n)).st_size, os.stat(str(cv / n)).st_mtime_ns))
+                     for n in names if n.endswith('.t7'))
     r2 = run(module_runner, dict(base_args, state='restarted'))
     assert r2['changed'] is True
     assert os.path.basename(r2['resumed_from']).startswith('lm_lstm_epoch1.00_')
     assert r2['command'][-2:] == ['-init_from', r2['resumed_from']]
+    # The resumed run counts epochs from 0 again, so it writes under a savefile of its own.
+    assert r2['savefile'] == 'lstm.run2'
+    assert r2['command'][r2['command'].index('-savefile') + 1] == 'lstm.run2'
     assert _wait_for(lambda: not fake_screen.find_sessions('screen', base_args['session'], None))
+    for name, stat in first_run.items():
+        assert (os.stat(str(cv / name)).st_size, os.stat(str(cv / name)).st_mtime_ns) == stat, name
+    second_run = [n for n in os.listdir(str(cv)) if n.startswith('lm_lstm.run2_epoch')]
+    assert len(second_run) == len(first_run)
+    # From scratch with the same seed, the third run repeats the first run's losses: still no overwrite.
+    r3 = run(module_runner, dict(base_args, state='restarted', resume=False))
+    assert r3['savefile'] == 'lstm.run3' and r3['resumed_from'] is None
+    assert _wait_for(lambda: not fake_screen.find_sessions('screen', base_args['session'], None))
+    for name, stat in first_run.items():
+        assert (os.stat(str(cv / name)).st_size, os.stat(str(cv / name)).st_mtime_ns) == stat, name
     with open(r2['log_path']) as f:
         text = f.read()
-    assert text.count('[charrnn] run started') == 2
+    assert text.count('[charrnn] run started') == 3
     assert 'loading a model from checkpoint ' + r2['resumed_from'] in text
 
 

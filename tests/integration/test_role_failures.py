@@ -1,0 +1,133 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) rnn_bootstrap maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+# SPDX-License-Identifier: MIT
+"""Bad role input on localhost: each run must fail with an error that names the setting to fix, and
+leave the host as it was. The torch and char_rnn roles work in temporary directories here; the
+torch tests run as root only (the role owns its build directory as root)."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import getpass
+import grp
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from charrnn_it_helpers import ansible_playbook, collections_root  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MISSING_COMMIT = '0123456789abcdef0123456789abcdef01234567'
+
+
+def run_role(tmp_path, role, variables, tasks_from='main'):
+    if not ansible_playbook():
+        pytest.skip('ansible-playbook not found')
+    play = [{
+        'name': 'Bad input', 'hosts': 'localhost', 'gather_facts': True,
+        'tasks': [{'ansible.builtin.include_role': {'name': 'rnn_bootstrap.charrnn.' + role, 'tasks_from': tasks_from}}],
+    }]
+    path = tmp_path / 'play.json'
+    path.write_text(json.dumps(play))
+    extra = tmp_path / 'vars.json'
+    extra.write_text(json.dumps(variables))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_root(), ANSIBLE_NOCOLOR='1',
+               ANSIBLE_RETRY_FILES_ENABLED='0', ANSIBLE_LOCALHOST_WARNING='0')
+    proc = subprocess.run([ansible_playbook(), '-i', 'localhost,', '-c', 'local', str(path),
+                           '-e', 'ansible_python_interpreter=' + sys.executable, '-e', '@' + str(extra)],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO, check=False)
+    return proc.returncode, proc.stdout.decode('utf-8', 'replace')
+
+
+def tiny_repo(path):
+    """A bare repository with one commit; returns that commit."""
+    work = path.parent / (path.name + '-work')
+    subprocess.check_call(['git', 'init', '-q', str(work)])
+    (work / 'README').write_text('not torch/distro\n')
+    git = ['git', '-C', str(work), '-c', 'user.name=t', '-c', 'user.email=t@example.invalid']
+    subprocess.check_call(git + ['add', 'README'])
+    subprocess.check_call(git + ['commit', '-q', '-m', 'one'])
+    subprocess.check_call(['git', 'clone', '-q', '--bare', str(work), str(path)])
+    return subprocess.check_output(git + ['rev-parse', 'HEAD']).decode().strip()
+
+
+def test_unsupported_os_is_refused_with_the_supported_list(tmp_path):
+    rc, out = run_role(tmp_path, 'deps', {'charrnn_deps_supported': {'Plan9': ['4'], 'Haiku': ['1']},
+                                          'charrnn_install_packages': False})
+    assert rc != 0
+    assert 'is not supported. Supported: Plan9 4, Haiku 1.' in out
+    assert 'charrnn_deps_allow_unsupported=true' in out
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason='the roles own their directories as root and become '
+                                                          'the training user')
+
+
+def torch_vars(tmp_path, **kw):
+    variables = {
+        'charrnn_torch_prefix': str(tmp_path / 'prefix'),
+        'charrnn_torch_build_dir': str(tmp_path / 'build'),
+        'charrnn_torch_archive_dir': '',
+        'charrnn_torch_system_path': False,
+    }
+    variables.update(kw)
+    return variables
+
+
+@needs_root
+def test_torch_unreachable_mirror_names_the_setting(tmp_path):
+    prefix = tmp_path / 'prefix'
+    prefix.mkdir()
+    (prefix / 'keep-me').write_text('an earlier install')
+    rc, out = run_role(tmp_path, 'torch', torch_vars(tmp_path, charrnn_git_mirror='file://%s/nowhere/' % tmp_path))
+    assert rc != 0
+    assert 'Building Torch7 failed' in out
+    assert 'cannot clone file://%s/nowhere/torch/distro.git: check charrnn_git_mirror' % tmp_path in out
+    assert (prefix / 'keep-me').exists()  # nothing was removed before the sources were there
+
+
+@needs_root
+def test_torch_missing_pinned_commit_names_the_setting(tmp_path):
+    mirror = tmp_path / 'mirror'
+    tiny_repo(mirror / 'torch' / 'distro.git')
+    rc, out = run_role(tmp_path, 'torch', torch_vars(tmp_path, charrnn_git_mirror='file://%s/' % mirror,
+                                                     charrnn_torch_version=MISSING_COMMIT))
+    assert rc != 0
+    assert 'commit %s does not exist in file://%s/torch/distro.git (charrnn_torch_version)' % (
+        MISSING_COMMIT, mirror) in out
+    assert not (tmp_path / 'prefix').exists()
+
+
+def charrnn_vars(tmp_path, **kw):
+    user = getpass.getuser()
+    variables = {
+        'charrnn_dir': str(tmp_path / 'checkout'),
+        'charrnn_user': user,
+        'charrnn_group': grp.getgrgid(os.getgid()).gr_name,
+        'charrnn_user_home': str(tmp_path),
+        'ansible_become_method': 'su',
+    }
+    variables.update(kw)
+    return variables
+
+
+@needs_root
+@pytest.mark.parametrize('case', ['unreachable', 'missing-commit'])
+def test_char_rnn_bad_source_names_the_settings(tmp_path, case):
+    mirror = tmp_path / 'mirror'
+    commit = tiny_repo(mirror / 'karpathy' / 'char-rnn.git')
+    if case == 'unreachable':
+        variables = charrnn_vars(tmp_path, charrnn_git_mirror='file://%s/nowhere/' % tmp_path,
+                                 charrnn_version=commit)
+    else:
+        variables = charrnn_vars(tmp_path, charrnn_git_mirror='file://%s/' % mirror, charrnn_version=MISSING_COMMIT)
+    rc, out = run_role(tmp_path, 'char_rnn', variables, tasks_from='checkout')
+    assert rc != 0
+    assert 'Cannot check out char-rnn at %s from file://' % variables['charrnn_version'] in out
+    assert 'charrnn_git_mirror, charrnn_repo' in out and 'charrnn_version is a commit of it' in out

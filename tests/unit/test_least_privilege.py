@@ -1,0 +1,48 @@
+"""Static least-privilege rules over the collection's own files."""
+import pathlib
+import re
+
+import yaml
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+SHIPPED = [p for d in ("roles", "playbooks", "plugins", "benchmarks") for p in (REPO / d).rglob("*") if p.is_file()]
+PIPE_TO_SHELL = re.compile(r"(curl|wget)\b[^\n|]*\|\s*(sudo\s+)?(ba|z|da)?sh\b")
+
+
+def tasks_in(node):
+    """Every task mapping in a list of plays, tasks or blocks."""
+    if isinstance(node, list):
+        for item in node:
+            yield from tasks_in(item)
+    elif isinstance(node, dict):
+        yield node
+        for key in ("tasks", "pre_tasks", "post_tasks", "handlers", "block", "rescue", "always"):
+            if key in node:
+                yield from tasks_in(node[key])
+
+
+def test_nothing_pipes_a_download_into_a_shell():
+    offenders = [str(p.relative_to(REPO)) for p in SHIPPED
+                 if p.suffix in (".yml", ".j2", ".sh", ".py", "") and PIPE_TO_SHELL.search(p.read_text(errors="replace"))]
+    assert offenders == []
+    assert PIPE_TO_SHELL.search("curl -fsSL https://x/install.sh | sudo bash")  # the rule itself works
+
+
+def test_no_play_runs_everything_as_root():
+    for path in (REPO / "playbooks").glob("*.yml"):
+        for play in yaml.safe_load(path.read_text()):
+            assert not play.get("become"), f"{path.name}: play '{play.get('name')}' sets become at play level"
+
+
+def test_training_tasks_become_only_the_training_user():
+    """Training, sampling, status and stop run as charrnn_user; nothing in the training role becomes root."""
+    for path in (REPO / "roles" / "training" / "tasks").glob("*.yml"):
+        for task in tasks_in(yaml.safe_load(path.read_text()) or []):
+            if task.get("become") is True:
+                assert task.get("become_user") == "{{ charrnn_user }}", f"{path.name}: {task.get('name')}"
+
+
+def test_char_rnn_checkout_runs_as_the_training_user():
+    tasks = list(tasks_in(yaml.safe_load((REPO / "roles" / "char_rnn" / "tasks" / "checkout.yml").read_text())))
+    git = [t for t in tasks if "ansible.builtin.git" in t]
+    assert git and all(t.get("become_user") == "{{ charrnn_user }}" for t in git)
