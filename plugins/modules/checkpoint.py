@@ -147,7 +147,10 @@ checkpoints:
       size: 3395124
       mtime: 1732900000.5
 in_progress:
-  description: Checkpoints still being written (same keys as RV(checkpoints)).
+  description:
+    - Checkpoints still being written, or left unfinished by a trainer that was stopped or died while
+      writing them (same keys as RV(checkpoints)). The next M(rnn_bootstrap.charrnn.train) start renames
+      the latter C(<name>.incomplete).
   returned: always
   type: list
   elements: dict

@@ -47,6 +47,8 @@ charrnn:
     charrnn_torch_archive_dir: "${CHARRNN_FAULTS_ARCHIVE_DIR:-}"
     charrnn_train_options: {rnn_size: 32, num_layers: 1, seq_length: 25, batch_size: 25,
                             eval_val_every: 40, max_epochs: 100}
+    # Retention would delete old checkpoints on purpose; here every checkpoint must survive.
+    charrnn_train_keep: 0
     charrnn_first_checkpoint_timeout: 600
     charrnn_progress_interval: 20
     charrnn_sample_length: 100

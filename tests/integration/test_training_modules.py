@@ -107,7 +107,9 @@ def test_lifecycle(play, charrnn_dir, tmp_path):
     assert report['training']['running'] is False and report['training']['status'] == 'stopped'
     assert report['training']['exit_status'] == 143
     names = [c['name'] for c in report['checkpoints']]
-    assert len(names) >= 2 and report['in_progress'] == []
+    assert len(names) >= 2
+    # Stopped while saving, the last checkpoint may be cut short: it is then never counted complete.
+    assert [c['name'] for c in report['in_progress']] in ([], [os.path.basename(report['training']['last_checkpoint'])])
 
 
 def test_crash_fails_fast_with_log_tail(play, charrnn_dir):
