@@ -569,6 +569,17 @@ def main():
     def base_argv(th):
         return trainopts.build_train_argv(th, flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'])
 
+    def resume_point():
+        """(checkpoint to resume from or None, truncated checkpoints a dead trainer left)."""
+        resumed, truncated = find_resume(checkpoint_dir_abs, savefile, log_path)
+        return (resumed if p['resume'] else None), truncated
+
+    def run_command(th, resumed):
+        """(the savefile the new run writes under, its argv)."""
+        run_save = ckpt.run_savefile(checkpoint_dir_abs, savefile)
+        return run_save, trainopts.build_train_argv(th, flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'],
+                                                    init_from=resumed, savefile=run_save)
+
     def recorded(status, res):
         st = status['state']
         res['pid'] = status['pid']
@@ -605,12 +616,8 @@ def main():
             module.exit_json(**result)
         leave_finished_run(status)
         th, dataset = preflight(module, p, chdir, data_dir_abs, checkpoint_dir_abs, log_path, flags)
-        resumed, truncated = find_resume(checkpoint_dir_abs, savefile, log_path)
-        if not p['resume']:
-            resumed = None
-        run_save = ckpt.run_savefile(checkpoint_dir_abs, savefile)
-        argv = trainopts.build_train_argv(th, flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'],
-                                          init_from=resumed, savefile=run_save)
+        resumed, truncated = resume_point()
+        run_save, argv = run_command(th, resumed)
         result.update(changed=True, command=argv, dataset=dataset, running=True, resumed_from=resumed,
                       savefile=run_save, set_aside=[t + '.incomplete' for t in truncated])
         if status['running']:
@@ -658,16 +665,12 @@ def main():
             result['stopped_pids'] = stop_run(module, screen_bin, p['session'], log_path, status, runner)
         elif p['state'] == 'restarted':
             result['stopped_pids'] = []
-        resumed, truncated = find_resume(checkpoint_dir_abs, savefile, log_path)
-        if not p['resume']:
-            resumed = None
+        resumed, truncated = resume_point()
         result['set_aside'] = set_aside(truncated)
         for path in result['set_aside']:
             module.warn('the last trainer died while writing %s: renamed it so that nothing takes it for a '
                         'checkpoint' % path)
-        run_save = ckpt.run_savefile(checkpoint_dir_abs, savefile)
-        argv = trainopts.build_train_argv(th, flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'],
-                                          init_from=resumed, savefile=run_save)
+        run_save, argv = run_command(th, resumed)
         pid, warnings = start_run(module, screen_bin, p, chdir, checkpoint_dir_abs, log_path, argv,
                                   base_argv(th), env, resumed, runner, savefile)
         for w in warnings:

@@ -18,14 +18,18 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import train
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import trainlog
 
 
+def _fake_trainer(path, body):
+    path.write_text('#!/bin/sh\n' + body)
+    path.chmod(0o755)
+    return path
+
+
 def test_build_wrapper_quotes_and_records_pid_and_status(tmp_path):
     """Run the wrapper with plain sh (no screen): pid file, log, exit status, quoting."""
     chdir = tmp_path / "dir with 'quotes' and spaces"
     chdir.mkdir()
-    script = chdir / 'fake-trainer'
-    script.write_text('#!/bin/sh\necho "args:$*"\necho "omp:$OMP_NUM_THREADS $OMP_WAIT_POLICY"\n'
-                      'echo "to stderr" >&2\necho "pid:$$"\nexit 3\n')
-    script.chmod(0o755)
+    script = _fake_trainer(chdir / 'fake-trainer', 'echo "args:$*"\necho "omp:$OMP_NUM_THREADS $OMP_WAIT_POLICY"\n'
+                           'echo "to stderr" >&2\necho "pid:$$"\nexit 3\n')
     log = tmp_path / 'log dir' / 'train $x.log'
     log.parent.mkdir()
     pid_file = str(log) + '.pid'
@@ -175,11 +179,9 @@ def test_prune_of_an_empty_or_missing_directory_does_nothing(tmp_path):
 def test_wrapper_prunes_while_and_after_the_trainer_runs(tmp_path):
     cv = tmp_path / 'cv'
     cv.mkdir()
-    script = tmp_path / 'fake-trainer'
     # writes five checkpoints, the third the best, then exits
-    script.write_text('#!/bin/sh\nfor l in 1.9 1.5 1.1 1.4 1.3; do touch "cv/lm_lstm_epoch$l.00_$l.t7"; '
-                      'sleep 0.3; done\n')
-    script.chmod(0o755)
+    script = _fake_trainer(tmp_path / 'fake-trainer', 'for l in 1.9 1.5 1.1 1.4 1.3; do touch "cv/lm_lstm_epoch$l.00_$l.t7"; '
+                           'sleep 0.3; done\n')
     log = tmp_path / 'train.log'
     argv = training.build_wrapper(str(tmp_path), [str(script)], common.thread_env(1), str(log),
                                   str(log) + '.pid', keep=1, checkpoint_dir=str(cv), savefile='lstm',
