@@ -79,7 +79,7 @@ baseline() {
   fi
   t3=$(now)
   docker exec "$host" bash -c "/root/torch/install/bin/th -e \"require 'nngraph'; require 'optim'; print('ok')\"" \
-    | grep -q ok || { echo "bootstrap.sh: install.sh finished without a working th" >&2; exit 1; }
+    | grep ok >/dev/null || { echo "bootstrap.sh: install.sh finished without a working th" >&2; exit 1; }
   echo "$(seconds "$t0" "$t3") $(seconds "$t0" "$t1") $(seconds "$t1" "$t2") $(seconds "$t2" "$t3")"
 }
 

@@ -71,6 +71,21 @@ def test_torch_built_once_per_kind_of_host(host):
 
 
 @needs_sources
+def test_torch_built_with_cmake_3(host):
+    """torch7 needs CMake 3: a host whose cmake is 4.x (charrnn_test_cmake4) builds with one from PyPI."""
+    log = host.file(f"{TORCH['charrnn_torch_build_dir']}/build.log")
+    if not log.exists:
+        pytest.skip("this host unpacked a shared build")
+    used = [line for line in log.content_string.splitlines() if line.startswith("== [") and "] cmake: " in line]
+    assert len(used) == 1 and "(cmake version 3." in used[0], used
+    cmake3 = f"{TORCH['charrnn_torch_build_dir']}/cmake3/bin/cmake"
+    if host.run("cmake --version").stdout.startswith("cmake version 3."):
+        assert cmake3 not in used[0]
+    else:
+        assert cmake3 in used[0]
+
+
+@needs_sources
 def test_torch_links_openblas(host):
     libs = host.check_output(f"ldd {PREFIX}/lib/libTH.so")
     assert "libopenblas" in libs
