@@ -158,6 +158,7 @@ stderr_lines:
 '''
 
 import os
+import shutil
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
@@ -224,9 +225,7 @@ def check_checkpoint(module, th, chdir, checkpoint, primetext, result):
         env = dict(common.thread_env(1), CHARRNN_CHECKPOINT=checkpoint, TERM='dumb')
         rc, out, err_out = module.run_command([th, script], cwd=chdir, environ_update=env)
     finally:
-        for name in os.listdir(probe_dir):
-            os.unlink(os.path.join(probe_dir, name))
-        os.rmdir(probe_dir)
+        shutil.rmtree(probe_dir)
     kind, detail = sampling.parse_probe(out)
     if kind is None:
         module.fail_json(msg='th could not load checkpoint %s (exit status %d): %s'
