@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite: lint, sanity, unit and integration tests on the oldest and newest ansible-core
 # this collection supports, the changelog, the built artifact, and the offline molecule scenario on
-# Debian 12 and 13 containers. Sets up everything it needs under .venv*/ and .tmp/.
+# Debian 12 and 13 containers, and the README's main command on fresh Debian boxes. Sets up everything it needs under .venv*/ and .tmp/.
 #
 #   tests/run.sh                 everything
-#   tests/run.sh lint unit       only some stages (lint sanity unit integration changelog build molecule)
+#   tests/run.sh lint unit       only some stages (lint sanity unit integration changelog build freshbox molecule)
 #
 # CHARRNN_GIT_MIRROR / CHARRNN_GIT_MIRROR_PATH: sources for the real Torch build in molecule.
 set -euo pipefail
@@ -12,7 +12,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(lint sanity unit integration changelog build molecule)
+[ ${#stages[@]} -gt 0 ] || stages=(lint sanity unit integration changelog build freshbox molecule)
 
 newest_python=${CHARRNN_NEWEST_PYTHON:-python3.13}
 oldest_python=${CHARRNN_OLDEST_PYTHON:-python3.12}
@@ -104,6 +104,10 @@ for stage in "${stages[@]}"; do
       .venv/bin/ansible-galaxy collection install --offline -p .tmp/build/installed .tmp/build/*.tar.gz
       ANSIBLE_COLLECTIONS_PATH=$repo/.tmp/build/installed .venv/bin/ansible-doc rnn_bootstrap.charrnn.train >/dev/null
       echo "built and installed $(ls .tmp/build/*.tar.gz)"
+      ;;
+    freshbox)
+      banner "README main command on fresh Debian 12 and 13 boxes (root and sudoer)"
+      tests/freshbox/fresh-box.sh
       ;;
     molecule)
       banner "molecule offline scenario (Debian 12, 13)"

@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# The one command on a fresh box: finds (or installs with the system's package manager) a Python that
+# ansible-core supports as a controller, puts a pinned ansible-core range in a venv inside this checkout
+# (reused by later runs), then runs a playbook of this collection on this checkout's inventory.
+#
+#   ./bootstrap.sh                              site.yml: from nothing to sampled text, on this machine
+#   ./bootstrap.sh train.yml -e charrnn_train_state=restarted
+#   ./bootstrap.sh --check                      any other arguments go to ansible-playbook as they are
+#
+# Run it as root or as a user who may sudo. It exits with ansible-playbook's exit status.
+#
+# Environment:
+#   CHARRNN_PYTHON           use this Python for the venv instead of looking for one (any system)
+#   CHARRNN_ANSIBLE_CORE     the ansible-core requirement instead of the tested range for this system
+#   CHARRNN_LAUNCHER_DRY_RUN=1   print what would be installed and run, change nothing
+#   http_proxy, https_proxy, no_proxy, PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, PIP_TRUSTED_HOST, ...
+#                            honoured by the package manager (passed through sudo) and by pip
+#   CHARRNN_LAUNCHER_ROOT    read /etc/os-release and /usr/bin from under this directory (tests)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=${CHARRNN_LAUNCHER_ROOT:-}
+venv=$here/.venv-run
+dry_run=${CHARRNN_LAUNCHER_DRY_RUN:-0}
+
+# The ansible-core releases this collection is tested with (tests/requirements*.txt hold the ends).
+tested_core='>=2.16,<2.22'
+# EL 8's dnf bindings exist only for its platform Python 3.6, on which ansible-core 2.17 and newer
+# cannot run modules; 2.16 is the last release that manages such a host.
+el8_core='>=2.16,<2.17'
+# Controller Pythons of those releases: 2.16 runs on 3.10-3.12, 2.21 on 3.12-3.14.
+min_python=3.10
+max_python=3.14
+
+say() { printf 'bootstrap.sh: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+# Supported systems as os-release ID and VERSION_ID (major for most, as the README lists them).
+supported_text="Debian 12, 13; Ubuntu 22.04, 24.04, 26.04; RHEL, Rocky Linux, AlmaLinux 8, 9, 10; \
+Amazon Linux 2023; SLES 15 (SP5 or later); openSUSE Leap 15.6, 16.0"
+
+manual_steps() {
+  cat >&2 <<EOF
+To run on this system anyway, install by hand:
+  1. Python ${min_python} to ${max_python} with its venv and ensurepip modules (for example python3.11);
+  2. then run: CHARRNN_PYTHON=/usr/bin/python3.11 $0 -e charrnn_deps_allow_unsupported=true
+The deps role then installs the build packages it knows for the OS family, or names what is missing.
+EOF
+}
+
+os_release=$root/etc/os-release
+[ -r "$os_release" ] || os_release=$root/usr/lib/os-release
+if [ -r "$os_release" ]; then
+  # shellcheck disable=SC1090
+  os_id=$(. "$os_release" && printf '%s' "${ID:-}")
+  # shellcheck disable=SC1090
+  os_version=$(. "$os_release" && printf '%s' "${VERSION_ID:-}")
+  # shellcheck disable=SC1090
+  os_name=$(. "$os_release" && printf '%s' "${PRETTY_NAME:-$ID $VERSION_ID}")
+else
+  os_id='' os_version='' os_name='an unknown system (no /etc/os-release)'
+fi
+
+# What this system needs: its package manager, the package that brings a usable Python, and the
+# ansible-core range. A Python already there is always preferred over installing one.
+pkg_manager='' python_package='' core_spec=$tested_core supported=1
+case "$os_id:$os_version" in
+  debian:12 | debian:13) pkg_manager=apt-get python_package=python3-venv ;;
+  ubuntu:22.04 | ubuntu:24.04 | ubuntu:26.04) pkg_manager=apt-get python_package=python3-venv ;;
+  rhel:8* | rocky:8* | almalinux:8*)
+    pkg_manager=dnf python_package=python3.11 core_spec=$el8_core max_python=3.12 ;;
+  rhel:9* | rocky:9* | almalinux:9*) pkg_manager=dnf python_package=python3.11 ;;
+  rhel:10* | rocky:10* | almalinux:10*) pkg_manager=dnf python_package=python3 ;;
+  amzn:2023) pkg_manager=dnf python_package=python3.11 ;;
+  sles:15.5 | sles:15.6 | sles:15.7 | opensuse-leap:15.6) pkg_manager=zypper python_package=python311 ;;
+  opensuse-leap:16.0) pkg_manager=zypper python_package=python3 ;;
+  *) supported=0 ;;
+esac
+
+# version_ok <major.minor>: inside [min_python, max_python]
+version_ok() {
+  local v=$1
+  [ "$(printf '%s\n%s\n' "$min_python" "$v" | sort -V | head -n 1)" = "$min_python" ] &&
+    [ "$(printf '%s\n%s\n' "$v" "$max_python" | sort -V | tail -n 1)" = "$max_python" ]
+}
+
+# python_usable <path>: prints its major.minor when it can be the controller (version and venv).
+python_usable() {
+  local py=$1 v
+  [ -x "$py" ] || return 1
+  v=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) || return 1
+  version_ok "$v" || return 1
+  # Debian and Ubuntu ship venv without ensurepip until python3-venv is installed.
+  "$py" -c 'import venv, ensurepip' >/dev/null 2>&1 || return 1
+  echo "$v"
+}
+
+# The newest usable system Python. System paths only: the training user runs modules with the same
+# interpreter, and a Python under someone's home may not be readable by that user.
+find_python() {
+  local dir minor py
+  for dir in "$root/usr/bin" "$root/usr/local/bin"; do
+    for minor in 14 13 12 11 10; do
+      py=$dir/python3.$minor
+      python_usable "$py" >/dev/null && { echo "$py"; return 0; }
+    done
+    python_usable "$dir/python3" >/dev/null && { echo "$dir/python3"; return 0; }
+  done
+  return 1
+}
+
+# as_root <command...>: run as root, through sudo for anyone else, keeping the proxy settings
+# (sudo resets the environment).
+as_root() {
+  local keep=() name
+  for name in http_proxy https_proxy ftp_proxy no_proxy HTTP_PROXY HTTPS_PROXY FTP_PROXY NO_PROXY; do
+    [ -n "${!name:-}" ] && keep+=("$name=${!name}")
+  done
+  if [ "$(id -u)" = 0 ]; then
+    env ${keep[@]+"${keep[@]}"} "$@"
+  elif command -v sudo >/dev/null; then
+    sudo env ${keep[@]+"${keep[@]}"} "$@"
+  else
+    die "installing $python_package needs root: run $0 as root, or install sudo"
+  fi
+}
+
+install_python_package() {
+  case "$pkg_manager" in
+    apt-get)
+      as_root apt-get update -q
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$python_package" ;;
+    dnf) as_root dnf install -y -q "$python_package" ;;
+    zypper) as_root zypper --non-interactive --quiet install --no-recommends "$python_package" ;;
+  esac
+}
+
+# ------------------------------------------------------------------ the Python
+
+if [ -n "${CHARRNN_PYTHON:-}" ]; then
+  python=$(command -v "$CHARRNN_PYTHON" 2>/dev/null) || die "CHARRNN_PYTHON=$CHARRNN_PYTHON: no such executable"
+  python_usable "$python" >/dev/null ||
+    die "CHARRNN_PYTHON=$CHARRNN_PYTHON is not Python $min_python to $max_python with the venv and ensurepip modules"
+  packages=''
+elif [ "$supported" = 0 ]; then
+  say "$os_name is not supported. Supported: $supported_text."
+  manual_steps
+  exit 1
+elif python=$(find_python); then
+  packages=''
+else
+  packages=$python_package
+  if [ "$dry_run" = 1 ]; then
+    python="(the Python of $python_package)"
+  else
+    say "no Python $min_python-$max_python with venv on $os_name: installing $python_package with $pkg_manager"
+    install_python_package || die "$pkg_manager could not install $python_package (see above); install it by hand and run $0 again"
+    python=$(find_python) || die "$python_package is installed but no Python $min_python-$max_python with venv was found in /usr/bin"
+  fi
+fi
+core_spec=${CHARRNN_ANSIBLE_CORE:-$core_spec}
+
+# ------------------------------------------------------------------ the playbook and its arguments
+
+playbook=$here/playbooks/site.yml
+if [ $# -gt 0 ]; then
+  case "$1" in
+    *.yml | *.yaml)
+      if [ -f "$here/playbooks/$1" ]; then playbook=$here/playbooks/$1; shift
+      elif [ -f "$1" ]; then playbook=$(cd "$(dirname "$1")" && pwd)/$(basename "$1"); shift
+      fi ;;
+  esac
+fi
+extra=()
+# Sudo that asks for a password: ansible-playbook has to ask too, unless told how already.
+if [ "$(id -u)" != 0 ] && ! sudo -n true 2>/dev/null; then
+  case " $* " in
+    *" -K "* | *" --ask-become-pass "* | *" --become-password-file"* | *" --become-pass-file"*) ;;
+    *) extra+=(--ask-become-pass) ;;
+  esac
+fi
+
+if [ "$dry_run" = 1 ]; then
+  printf 'system: %s\n' "$os_name"
+  printf 'install: %s\n' "${packages:-nothing}${packages:+ (with $pkg_manager)}"
+  printf 'python: %s\n' "$python"
+  printf 'ansible-core: %s\n' "$core_spec"
+  printf 'venv: %s\n' "$venv"
+  printf 'run: ansible-playbook %s%s\n' "${playbook#"$here"/}" "$(printf ' %q' ${extra[@]+"${extra[@]}"} "$@")"
+  exit 0
+fi
+
+# ------------------------------------------------------------------ the venv
+
+stamp=$venv/.bootstrap-stamp
+want="$python $("$python" -c 'import sys; print(sys.version.split()[0])') ansible-core$core_spec"
+if [ -x "$venv/bin/ansible-playbook" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+  :
+else
+  say "installing ansible-core$core_spec into ${venv#"$here"/} with $python"
+  rm -rf "$venv"
+  "$python" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "ansible-core$core_spec" ||
+    die "pip could not install ansible-core$core_spec (behind a proxy? set https_proxy, or PIP_INDEX_URL for a package index mirror)"
+  printf '%s\n' "$want" >"$stamp"
+fi
+
+# The default inventory runs modules on this machine with the same system Python. The checkout's
+# ansible.cfg (paths in it are relative to it) finds the collection and the inventory from any directory,
+# so the caller's relative paths (-i, -e @file) keep meaning what they meant.
+export CHARRNN_LOCAL_PYTHON=$python
+export ANSIBLE_CONFIG=${ANSIBLE_CONFIG:-$here/ansible.cfg}
+exec "$venv/bin/ansible-playbook" "$playbook" ${extra[@]+"${extra[@]}"} "$@"
