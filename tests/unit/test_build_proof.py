@@ -84,7 +84,8 @@ def test_a_sound_build_is_stamped(prefix):
 
 
 def test_a_statistical_test_that_fails_once_runs_again_on_its_own(prefix):
-    calls = th_answering(prefix, [fail_line("logNormal"), "Completed 2 asserts in 1 tests with 0 failures and 0 errors"])
+    # What th prints for one test run alone: "1 test", singular.
+    calls = th_answering(prefix, [fail_line("logNormal"), "Completed 2 asserts in 1 test with 0 failures and 0 errors"])
     result, stamp = prove(prefix)
     assert result.returncode == 0, result.stderr
     assert stamp.exists()
@@ -99,6 +100,15 @@ def test_a_test_that_keeps_failing_fails_the_build_without_a_stamp(prefix):
     assert not stamp.exists()
     assert len(calls.read_text().splitlines()) == 3
     assert "torch.test() failed" in result.stderr and "mm" in result.stderr
+
+
+def test_a_retry_that_crashes_fails_the_build_saying_so(prefix):
+    calls = th_answering(prefix, [fail_line("logNormal"), "luajit: segmentation fault"])
+    result, stamp = prove(prefix)
+    assert result.returncode == 1
+    assert not stamp.exists()
+    assert len(calls.read_text().splitlines()) == 2
+    assert "torch.test() failed" in result.stderr and "segmentation fault" in result.stderr
 
 
 def test_a_crashing_test_run_fails_the_build_without_retries(prefix):
