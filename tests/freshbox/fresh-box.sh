@@ -114,7 +114,10 @@ EOF
       fi
     else
       ! grep -q '^bootstrap.sh: .*installing' "$log" || fail "run 2 installed something: $(grep '^bootstrap.sh:' "$log")"
-      echo "$recap" | grep -q ' changed=0 ' || fail "run 2 changed something: $recap"
+      if ! echo "$recap" | grep -q ' changed=0 '; then
+        grep -B 3 -E '^changed: ' "$log" | grep -E '^TASK ' >&2 || true
+        fail "run 2 changed something (the tasks above): $recap"
+      fi
     fi
   done
   docker exec "$name" sh -c 'python3 -c "import ensurepip" && command -v git >/dev/null' ||
