@@ -58,10 +58,13 @@ def tiny_repo(path):
 
 
 def test_unsupported_os_is_refused_with_the_supported_list(tmp_path):
-    rc, out = run_role(tmp_path, 'deps', {'charrnn_deps_supported': {'Plan9': ['4'], 'Haiku': ['1']},
-                                          'charrnn_install_packages': False})
+    """This machine's own gathered facts against a support list that leaves it out (the fixtures of
+    every listed system are in test_deps_repositories.py)."""
+    support = [{'distribution': 'Plan9', 'label': 'Plan 9', 'match': 'distribution_major_version', 'versions': ['4']},
+               {'distribution': 'Haiku', 'label': 'Haiku', 'match': 'distribution_version', 'versions': ['1', '2']}]
+    rc, out = run_role(tmp_path, 'deps', {'_charrnn_deps_support': support, 'charrnn_install_packages': False})
     assert rc != 0
-    assert 'is not supported. Supported: Plan9 4, Haiku 1.' in out
+    assert 'is not supported. Supported: Plan 9 4; Haiku 1, 2.' in out
     assert 'charrnn_deps_allow_unsupported=true' in out
 
 
