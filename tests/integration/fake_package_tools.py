@@ -2,7 +2,7 @@
 # Copyright (c) rnn_bootstrap maintainers
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
 # SPDX-License-Identifier: MIT
-"""Stand-ins for dnf, subscription-manager and SUSEConnect: they answer from a JSON state file, change it
+"""Stand-ins for dnf, subscription-manager, SUSEConnect, rpm and zypper: they answer from a JSON state file, change it
 the way the real tools change the host, and append each invocation (argv) to a log, one JSON line each.
 
     python fake_package_tools.py <tool> <args...>     (the tests put wrappers named after the tools on PATH)
@@ -121,7 +121,31 @@ def suseconnect(state, args):
     return fail('fake SUSEConnect: unexpected arguments %r' % (args,), 2)
 
 
-TOOLS = {'dnf': dnf, 'subscription-manager': subscription_manager, 'SUSEConnect': suseconnect}
+def rpm(state, args):
+    if args[:1] != ['-q']:
+        return fail('fake rpm: unexpected arguments %r' % (args,), 2)
+    installed = state.get('installed', [])
+    missing = 0
+    for name in args[1:]:
+        if name in installed:
+            print('%s-1.0-1.x86_64' % name)
+        else:
+            print('package %s is not installed' % name)
+            missing += 1
+    return missing
+
+
+def zypper(state, args):
+    args = [a for a in args if a not in ('--non-interactive', '--no-recommends')]
+    if args[:1] != ['install'] or len(args) < 2:
+        return fail('fake zypper: unexpected arguments %r' % (args,), 2)
+    state.setdefault('installed', []).extend(args[1:])
+    save(state)
+    return 0
+
+
+TOOLS = {'dnf': dnf, 'subscription-manager': subscription_manager, 'SUSEConnect': suseconnect, 'rpm': rpm,
+         'zypper': zypper}
 
 
 def main(argv):

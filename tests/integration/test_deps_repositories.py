@@ -149,15 +149,16 @@ def supported_text():
 class Fleet:
     """One play over many fixture hosts; results per host from a file the play writes and the fake tools' logs."""
 
-    def __init__(self, tmp_path, hosts, variables=None):
+    def __init__(self, tmp_path, hosts, variables=None, tags='charrnn_deps_repos'):
         if not ansible_playbook():
             pytest.skip('ansible-playbook not found')
         self.tmp = tmp_path
         self.hosts = hosts
         self.runs = 0
+        self.tags = tags
         bin_dir = tmp_path / 'bin'
         bin_dir.mkdir()
-        for tool in ('dnf', 'subscription-manager', 'SUSEConnect'):
+        for tool in ('dnf', 'subscription-manager', 'SUSEConnect', 'rpm', 'zypper'):
             wrapper = bin_dir / tool
             wrapper.write_text('#!/bin/sh\nexec "%s" "%s" %s "$@"\n' % (
                 sys.executable, os.path.join(HERE, 'fake_package_tools.py'), tool))
@@ -199,7 +200,7 @@ class Fleet:
                    ANSIBLE_RETRY_FILES_ENABLED='0', ANSIBLE_LOCALHOST_WARNING='0',
                    ANSIBLE_LOCAL_TEMP=str(self.tmp / 'ansible-tmp'), ANSIBLE_DEPRECATION_WARNINGS='0')
         cmd = [ansible_playbook(), '-i', str(self.tmp / 'inventory.json'), str(self.tmp / 'play.json'),
-               '--tags', 'charrnn_deps_repos', '--forks', '8']
+               '--tags', self.tags, '--forks', '8']
         if check:
             cmd.append('--check')
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=str(self.tmp),
@@ -301,3 +302,19 @@ def test_unsupported_systems_are_refused_with_the_supported_list(tmp_path):
         assert results[name]['calls'] == [], name
     assert 'Set charrnn_deps_allow_unsupported=true to try anyway.' in results['ubuntu25.04']['failure']
     assert 'no package list for the Archlinux family' in results['arch']['failure']
+
+
+def test_suse_packages_are_installed_with_zypper_itself(tmp_path):
+    """ansible-core alone (what bootstrap.sh installs) has no zypper module: the role runs zypper for
+    what rpm does not know, once."""
+    suse_packages = yaml.safe_load(open(os.path.join(REPO, 'roles', 'deps', 'vars', 'Suse.yml')))['charrnn_deps_packages']
+    host = nothing('openSUSE Leap', '15.6', 'Suse', 'zypper')
+    host['state'] = {'installed': ['gcc', 'make']}
+    fleet = Fleet(tmp_path, {'leap15.6-packages': host}, tags='charrnn_deps')
+    assert fleet.run(check=True)['leap15.6-packages']['changes'] == []
+    first = fleet.run()['leap15.6-packages']
+    missing = [p for p in suse_packages if p not in ('gcc', 'make')]
+    assert first['changes'] == [['zypper', '--non-interactive', 'install', '--no-recommends'] + missing]
+    assert first['changed'] == 1
+    second = fleet.run()['leap15.6-packages']
+    assert second['changes'] == [] and second['changed'] == 0
