@@ -2,18 +2,21 @@
 # Copyright (c) rnn_bootstrap maintainers
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
 # SPDX-License-Identifier: MIT
-"""Seconds per batch of char-rnn's default model for every OpenMP x OpenBLAS thread setting.
+"""Seconds per batch of char-rnn's default model for every OpenMP x OpenBLAS thread setting and precision.
 
 Trains char-rnn's default model (LSTM, rnn_size 128, 2 layers, seq_length 50, batch_size 50) on a
 corpus for a fixed number of iterations per run, --repeats runs per setting, and prints the median,
 min and max of the per-run median time/batch that train.lua itself reports (the first --warmup
 iterations of each run are left out). Settings: OMP_NUM_THREADS x OPENBLAS_NUM_THREADS over 1..nproc
-with OMP_WAIT_POLICY=PASSIVE, and the environment nothing is set in (each library's own default); the
-runs of all settings are taken in turn. Then names the setting the collection's train module picks on
-this host and how far it is from the best.
+with OMP_WAIT_POLICY=PASSIVE, and the environment nothing is set in (each library's own default), each
+in every --precision: double is train.lua itself, float runs it through the collection's precision
+launcher exactly as the train module does. The runs of all settings and precisions are taken in turn
+(double and float of one thread setting one after the other). Then names the setting the collection's
+train module picks on this host, how far it is from the best, and how much faster float trains than
+double on each setting.
 
-Needs Torch (th) and a char-rnn checkout; nothing of either is changed (data and checkpoints go to a
-temporary directory).
+Needs Torch (th) and a char-rnn checkout; nothing of either is changed (data, checkpoints and the
+launcher go to a temporary directory).
 """
 
 from __future__ import annotations
@@ -32,33 +35,67 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', '.collections'))
 # pylint: disable-next=wrong-import-position
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import common  # noqa: E402
+# pylint: disable-next=wrong-import-position
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import precision as prec  # noqa: E402
 
 DEFAULT_MODEL = ['-model', 'lstm', '-rnn_size', '128', '-num_layers', '2',
                  '-seq_length', '50', '-batch_size', '50']
 BATCH_RE = re.compile(r'^(\d+)/(\d+) \(epoch [0-9.]+\), train_loss = .*time/batch = ([0-9.]+)s')
+# The issue's target: float at least this much faster than double on the collection's setting.
+FLOAT_SPEEDUP_TARGET = 1.3
 
 
-def run_once(args, workdir, env_overrides):
+def batch_times(output, warmup):
+    """train.lua's own time/batch of each iteration after the first `warmup` ones, in order."""
+    times = []
+    for line in output.splitlines():
+        m = BATCH_RE.match(line.strip())
+        if m and int(m.group(1)) > warmup:
+            times.append(float(m.group(3)))
+    return times
+
+
+def trainer_argv(args, workdir, flags, precision):
+    """th train.lua <flags>, through the precision launcher the way the train module runs it."""
+    return prec.trainer_argv([args.th, 'train.lua'] + flags, precision, os.path.join(workdir, 'train.log.launcher.lua'))
+
+
+def parse_precisions(text):
+    names = [p.strip() for p in text.split(',') if p.strip()]
+    for name in names:
+        prec.check_precision(name)
+    if not names or len(set(names)) != len(names):
+        raise ValueError('give each of %s at most once, comma-separated' % ', '.join(prec.PRECISIONS))
+    return names
+
+
+def speedups(results, precisions):
+    """setting -> double's median / float's median, for settings measured in both precisions."""
+    if not ('float' in precisions and 'double' in precisions):
+        return {}
+    by = dict(((r['setting'], r['precision']), r['median']) for r in results)
+    return dict((setting, by[(setting, 'double')] / by[(setting, 'float')])
+                for setting, precision in by if precision == 'float' and (setting, 'double') in by)
+
+
+def run_once(args, workdir, env_overrides, precision=prec.NATIVE_PRECISION):
     """One train.lua run; returns the per-iteration times after the warm-up."""
     env = {k: v for k, v in os.environ.items()
            if k not in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'OMP_WAIT_POLICY')}
     env.update(env_overrides)
     env['TERM'] = 'dumb'
     ntrain = args.ntrain
-    cmd = [args.th, 'train.lua', '-gpuid', '-1', '-data_dir', os.path.join(workdir, 'data'),
-           '-checkpoint_dir', os.path.join(workdir, 'cv'), '-print_every', '1',
-           '-eval_val_every', '1000000', '-max_epochs', '%.6f' % ((args.iterations + 0.5) / ntrain),
-           '-seed', '123'] + DEFAULT_MODEL
+    cmd = trainer_argv(args, workdir, [
+        '-gpuid', '-1', '-data_dir', os.path.join(workdir, 'data'),
+        '-checkpoint_dir', os.path.join(workdir, 'cv'), '-print_every', '1',
+        '-eval_val_every', '1000000', '-max_epochs', '%.6f' % ((args.iterations + 0.5) / ntrain),
+        '-seed', '123'] + DEFAULT_MODEL, precision)
     proc = subprocess.run(cmd, cwd=args.char_rnn, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, check=False)
-    times = []
-    for line in proc.stdout.splitlines():
-        m = BATCH_RE.match(line.strip())
-        if m and int(m.group(1)) > args.warmup:
-            times.append(float(m.group(3)))
+    times = batch_times(proc.stdout, args.warmup)
     if proc.returncode != 0 or len(times) < args.iterations - args.warmup:
-        sys.exit('train.lua failed (exit %d, %d timed iterations) with %s:\n%s'
-                 % (proc.returncode, len(times), env_overrides, proc.stdout[-3000:]))
+        sys.exit('train.lua failed (exit %d, %d timed iterations) in %s with %s:\n%s'
+                 % (proc.returncode, len(times), precision, env_overrides, proc.stdout[-3000:]))
     return times
 
 
@@ -85,57 +122,90 @@ def main():
     parser.add_argument('--warmup', type=int, default=5)
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--max-threads', type=int, default=nproc)
+    parser.add_argument('--precision', default='double,float',
+                        help='comma-separated precisions to measure each setting in (default: double,float)')
+    parser.add_argument('--collection-setting-only', action='store_true',
+                        help="measure only the threads the train module picks here, not the whole sweep")
     parser.add_argument('--json', help='also write the figures here')
     args = parser.parse_args()
+    try:
+        precisions = parse_precisions(args.precision)
+    except ValueError as e:
+        parser.error('--precision: %s' % e)
     corpus = args.corpus or os.path.join(args.char_rnn, 'data', 'tinyshakespeare', 'input.txt')
 
     picked = common.thread_env(None)
     settings = []
-    for omp in range(1, args.max_threads + 1):
-        for blas in range(1, args.max_threads + 1):
-            settings.append(('OMP %d, OpenBLAS %d, passive' % (omp, blas),
-                             {'OMP_NUM_THREADS': str(omp), 'OPENBLAS_NUM_THREADS': str(blas),
-                              'OMP_WAIT_POLICY': 'PASSIVE'}))
+    if not args.collection_setting_only:
+        for omp in range(1, args.max_threads + 1):
+            for blas in range(1, args.max_threads + 1):
+                settings.append(('OMP %d, OpenBLAS %d, passive' % (omp, blas),
+                                 {'OMP_NUM_THREADS': str(omp), 'OPENBLAS_NUM_THREADS': str(blas),
+                                  'OMP_WAIT_POLICY': 'PASSIVE'}))
     grid = len(settings)
-    settings.append(('nothing set (library defaults)', {}))
+    if not args.collection_setting_only:
+        settings.append(('nothing set (library defaults)', {}))
     default_name = [name for name, env in settings if env == picked]
     if not default_name:
         settings.append(('collection default', picked))
         default_name = ['collection default']
+        if args.collection_setting_only:
+            grid = len(settings)
 
     workdir = tempfile.mkdtemp(prefix='charrnn-throughput-')
     try:
         os.makedirs(os.path.join(workdir, 'data'))
         shutil.copy(corpus, os.path.join(workdir, 'data', 'input.txt'))
+        if 'float' in precisions:
+            prec.install_launcher(os.path.join(workdir, 'train.log.launcher.lua'))
         args.ntrain = count_train_batches(args, workdir)
-        print('# char-rnn default model, %d iterations per run (first %d left out), %d runs per setting taken in '
-              'turn, nproc %d, %s' % (args.iterations, args.warmup, args.repeats, nproc, args.th))
-        runs = dict((name, []) for name, env in settings)
-        # Round robin, so that a slow spell of the machine falls on every setting alike.
-        for dummy in range(args.repeats):
+        print('# char-rnn default model, %d iterations per run (first %d left out), %d runs per setting and '
+              'precision taken in turn, precisions %s, nproc %d, %s'
+              % (args.iterations, args.warmup, args.repeats, '/'.join(precisions), nproc, args.th), flush=True)
+        runs = dict(((name, p), []) for name, env in settings for p in precisions)
+        # Round robin, so that a slow spell of the machine falls on every setting and precision alike;
+        # the precisions of one setting run back to back, in alternating order from one round to the next.
+        for round_ in range(args.repeats):
             for name, env in settings:
-                runs[name].append(statistics.median(run_once(args, workdir, env)))
+                for p in (precisions if round_ % 2 == 0 else precisions[::-1]):
+                    runs[(name, p)].append(statistics.median(run_once(args, workdir, env, p)))
         results = []
         for name, env in settings:
-            medians = runs[name]
-            row = {'setting': name, 'env': env, 'median': statistics.median(medians),
-                   'min': min(medians), 'max': max(medians), 'runs': medians}
-            results.append(row)
-            print('%-40s %.4f s/batch (min %.4f, max %.4f)' % (name, row['median'], row['min'], row['max']))
+            for p in precisions:
+                medians = runs[(name, p)]
+                row = {'setting': name, 'precision': p, 'env': env, 'median': statistics.median(medians),
+                       'min': min(medians), 'max': max(medians), 'runs': medians}
+                results.append(row)
+                print('%-40s %-6s %.4f s/batch (min %.4f, max %.4f)'
+                      % (name, p, row['median'], row['min'], row['max']))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
-    best = min(results[:grid], key=lambda r: r['median'])
-    ours = [r for r in results if r['setting'] == default_name[0]][0]
-    print('best: %s at %.4f s/batch' % (best['setting'], best['median']))
-    print('the collection picks on this host: %s (%s) at %.4f s/batch = %.2fx the best'
-          % (default_name[0], ', '.join('%s=%s' % kv for kv in sorted(picked.items())), ours['median'],
-             ours['median'] / best['median']))
+    summary = {'nproc': nproc, 'iterations': args.iterations, 'repeats': args.repeats, 'precisions': precisions,
+               'results': results, 'default': default_name[0]}
+    for p in precisions:
+        rows = [r for r in results if r['precision'] == p]
+        best = min(rows[:grid] if not args.collection_setting_only else rows, key=lambda r: r['median'])
+        ours = [r for r in rows if r['setting'] == default_name[0]][0]
+        print('%s: best %s at %.4f s/batch; the collection picks on this host %s (%s) at %.4f s/batch = %.2fx the best'
+              % (p, best['setting'], best['median'], default_name[0],
+                 ', '.join('%s=%s' % kv for kv in sorted(picked.items())), ours['median'],
+                 ours['median'] / best['median']))
+        summary.setdefault('best', {})[p] = best['setting']
+        summary.setdefault('default_over_best', {})[p] = ours['median'] / best['median']
+        summary.setdefault('default_median', {})[p] = ours['median']
+    faster = speedups(results, precisions)
+    for name, env in settings:
+        if name in faster:
+            print('float against double, %s: %.2fx faster' % (name, faster[name]))
+    if default_name[0] in faster:
+        got = faster[default_name[0]]
+        print('float against double on the collection\'s setting: %.2fx faster (target: at least %.1fx, %s)'
+              % (got, FLOAT_SPEEDUP_TARGET, 'met' if got >= FLOAT_SPEEDUP_TARGET else 'NOT met'))
+        summary['float_speedup'] = faster
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump({'nproc': nproc, 'iterations': args.iterations, 'results': results,
-                       'best': best['setting'], 'default': default_name[0],
-                       'default_over_best': ours['median'] / best['median']}, f, indent=2)
+            json.dump(summary, f, indent=2)
 
 
 if __name__ == '__main__':

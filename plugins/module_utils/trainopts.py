@@ -16,6 +16,8 @@ import math
 import os
 import re
 
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import precision as prec
+
 # name: (kind, train.lua default).  kind is 'int', 'float' or 'str'; train.lua
 # itself only knows numbers and strings (torch.CmdLine infers the type from
 # the default), the int/float split is ours: sizes and counts must be whole.
@@ -180,10 +182,13 @@ def flag_value(flags, name):
     return flags.get(name, FLAG_DEFAULTS[name])
 
 
-def build_train_argv(th, flags, data_dir, checkpoint_dir, gpuid, init_from=None, savefile=None):
+def build_train_argv(th, flags, data_dir, checkpoint_dir, gpuid, init_from=None, savefile=None,
+                     precision=prec.NATIVE_PRECISION, launcher=None):
     """argv of `th train.lua ...`: module-owned flags first, then options in train.lua order.
 
     savefile, when given, replaces the options' savefile (a later run's <savefile>.run<N>).
+    precision other than char-rnn's own double runs train.lua through the launcher at path launcher
+    (see precision.trainer_argv).
     """
     if savefile is not None and savefile != flag_value(flags, 'savefile'):
         flags = dict(flags, savefile=savefile)
@@ -194,7 +199,7 @@ def build_train_argv(th, flags, data_dir, checkpoint_dir, gpuid, init_from=None,
             argv.extend(['-' + name, format_value(flags[name])])
     if init_from:
         argv.extend(['-init_from', init_from])
-    return argv
+    return prec.trainer_argv(argv, precision, launcher)
 
 
 def split_sizes(nbytes, batch_size, seq_length, train_frac, val_frac):

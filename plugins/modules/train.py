@@ -110,6 +110,27 @@ options:
       - OpenMP threads (C(OMP_NUM_THREADS)).
     type: int
     default: 1
+  precision:
+    description:
+      - The precision train.lua computes in on the CPU, applied without changing char-rnn's files.
+      - V(float) (single precision) trains faster than V(double) for the same model; the collection's
+        benchmarks/README.md has the figures, the loss after the same iterations included. train.lua runs
+        unchanged through a small Lua launcher that sets Torch's default tensor type, kept next to the log
+        as V(<log_path>.launcher.lua) and rewritten when it differs. The command becomes
+        C(th <log_path>.launcher.lua float train.lua ...).
+      - V(double) is char-rnn's own behaviour on the CPU (C(th train.lua ...), no launcher).
+      - Checkpoints stay in char-rnn's CPU format (double) with either precision, so C(th sample.lua
+        cv/<checkpoint> -gpuid -1), the M(rnn_bootstrap.charrnn.sample) module, O(resume) from a checkpoint of
+        either precision, and checkpoints written before this option all keep working. A float model is
+        saved as a double copy; the model being trained is never re-typed.
+      - A running trainer started with another precision is left alone with a warning, as for any other
+        difference (use V(restarted) to apply it). A run that already trained to its end is left alone whatever
+        its precision (V(started)); the precision changes how fast a model trains, and this one is trained.
+      - On a GPU (O(gpuid) >= 0 with CUDA or OpenCL working) char-rnn computes in single precision anyway and
+        its checkpoints are left as char-rnn writes them.
+    type: str
+    choices: [float, double]
+    default: float
   options:
     description:
       - Any other train.lua flag, without the leading dash, for example C(rnn_size), C(num_layers), C(model)
@@ -219,6 +240,11 @@ resumed_from:
   returned: always
   type: str
   sample: /opt/rnn-karpathy/cv/lm_lstm_epoch1.00_1.8123.t7
+precision:
+  description: The precision the trainer computes in (as recorded for a running session).
+  returned: always
+  type: str
+  sample: float
 env:
   description: The thread variables set for the trainer.
   returned: always
@@ -267,6 +293,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import checkpoints as ckpt
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import common
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import precision as prec
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import screen
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import trainlog
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import trainopts
@@ -393,9 +420,11 @@ def preflight(module, p, chdir, data_dir_abs, checkpoint_dir_abs, log_path, flag
 
 def finished_run(log_path, base_command, env):
     """The recorded state of the log's last run when it trained all its iterations, exited 0 and was
-    started with this command and environment; else None."""
+    started with this command and environment, in either precision (the model is trained; the precision
+    only made it faster); else None."""
     state = common.read_state(log_path)
-    if not state or state.get('base_command') != base_command or state.get('env') != env:
+    if not state or state.get('env') != env or \
+            prec.native_argv(state.get('base_command')) != prec.native_argv(base_command):
         return None
     log = trainlog.read_log(log_path, state.get('log_offset'))
     if training.exit_status(log['lines']) != 0:
@@ -524,6 +553,7 @@ def main():
         resume=dict(type='bool', default=True),
         threads=dict(type='int'),
         omp_threads=dict(type='int', default=1),
+        precision=dict(type='str', default=prec.DEFAULT_PRECISION, choices=list(prec.PRECISIONS)),
         options=dict(type='dict', default={}),
         keep=dict(type='int', default=0),
         stop_timeout=dict(type='int', default=10),
@@ -556,6 +586,7 @@ def main():
         common.default_log_path(checkpoint_dir_abs, p['session'])
     savefile = trainopts.flag_value(flags, 'savefile')
     env = common.thread_env(p['threads'], p['omp_threads'])
+    launcher = prec.launcher_path(log_path)
 
     screen_bin = module.get_bin_path('screen')
     if not screen_bin:
@@ -564,10 +595,11 @@ def main():
 
     result = dict(changed=False, session=p['session'], pid=None, command=[], log_path=log_path,
                   checkpoint_dir=checkpoint_dir_abs, resumed_from=None, env=env, running=False,
-                  finished=False)
+                  finished=False, precision=p['precision'])
 
     def base_argv(th):
-        return trainopts.build_train_argv(th, flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'])
+        return trainopts.build_train_argv(th, flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'],
+                                          precision=p['precision'], launcher=launcher)
 
     def resume_point():
         """(checkpoint to resume from or None, truncated checkpoints a dead trainer left)."""
@@ -578,7 +610,8 @@ def main():
         """(the savefile the new run writes under, its argv)."""
         run_save = ckpt.run_savefile(checkpoint_dir_abs, savefile)
         return run_save, trainopts.build_train_argv(th, flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'],
-                                                    init_from=resumed, savefile=run_save)
+                                                    init_from=resumed, savefile=run_save,
+                                                    precision=p['precision'], launcher=launcher)
 
     def recorded(status, res):
         st = status['state']
@@ -586,6 +619,7 @@ def main():
         res['running'] = True
         res['command'] = st.get('command') or []
         res['resumed_from'] = st.get('resumed_from')
+        res['precision'] = prec.precision_of(res['command']) or res['precision']
         if st.get('env'):
             res['env'] = st['env']
 
@@ -597,6 +631,7 @@ def main():
         done = finished_run(log_path, base_argv(th), env) if th else None
         if done:
             result.update(command=done.get('command') or [], finished=True,
+                          precision=prec.precision_of(done.get('command')) or p['precision'],
                           msg='training with these settings already ran to its last iteration; '
                               'use state=restarted to train again')
             module.exit_json(**result)
@@ -650,10 +685,11 @@ def main():
                 module.warn('session %s runs but was not started by this module (no state file %s): '
                             'cannot compare its command' % (p['session'], common.state_path(log_path)))
             elif th and (st.get('base_command') != base_argv(th) or st.get('env') != env):
-                module.warn('session %s already runs a different command: %s (env %s); asked for: %s (env %s). '
+                precision_change = prec.difference(st.get('base_command'), p['precision'])
+                module.warn('session %s already runs a different command%s: %s (env %s); asked for: %s (env %s). '
                             'Use state=restarted to apply the change.'
-                            % (p['session'], ' '.join(st.get('base_command') or []), st.get('env'),
-                               ' '.join(base_argv(th)), env))
+                            % (p['session'], ' (%s)' % precision_change if precision_change else '',
+                               ' '.join(st.get('base_command') or []), st.get('env'), ' '.join(base_argv(th)), env))
             if not status['alive']:
                 module.warn('screen session %s is gone but its trainer (pid %s) still runs'
                             % (p['session'], status['pid']))
@@ -661,6 +697,14 @@ def main():
 
         leave_finished_run(status)
         th, dataset = preflight(module, p, chdir, data_dir_abs, checkpoint_dir_abs, log_path, flags)
+        if prec.needs_launcher(p['precision']):
+            # Before a running trainer is stopped: a launcher that cannot be written changes nothing.
+            try:
+                common.makedirs(os.path.dirname(launcher))
+                prec.install_launcher(launcher)
+            except (IOError, OSError) as e:
+                module.fail_json(msg='cannot write the precision launcher %s: %s; fix the permissions of its '
+                                     'directory or set precision=double to run train.lua without it' % (launcher, e))
         if status['running']:  # restarted
             result['stopped_pids'] = stop_run(module, screen_bin, p['session'], log_path, status, runner)
         elif p['state'] == 'restarted':

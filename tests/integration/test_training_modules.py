@@ -8,7 +8,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 import shutil
+import time
 
 import pytest
 
@@ -62,7 +64,9 @@ def test_lifecycle(play, charrnn_dir, tmp_path):
     assert start['changed'] is True and start['running'] is True
     pid = start['pid']
     assert is_train_lua(pid)
-    assert start['command'][:2] == [STAND_IN_TH, 'train.lua']
+    # float, the default: train.lua through the precision launcher kept next to the log
+    assert start['command'][:4] == [STAND_IN_TH, start['log_path'] + '.launcher.lua', 'float', 'train.lua']
+    assert start['precision'] == 'float'
     assert start['env']['OMP_WAIT_POLICY'] == 'PASSIVE'
     assert start['log_path'] == str(charrnn_dir / 'cv' / ('train-%s.log' % s))
     assert len(screen_sessions(s)) == 1
@@ -229,6 +233,82 @@ def test_bad_inputs_fail_clearly(play, charrnn_dir, tmp_path):
         assert res.get('failed') is True, res
         assert fragment in res['msg'], (fragment, res['msg'])
     assert screen_sessions(s) == [] and trainer_pids(charrnn_dir) == []
+
+
+def wait_until_ended(log_path, runs, timeout=60):
+    """Until the log holds `runs` run-end lines."""
+    end = time.time() + timeout
+    while time.time() < end:
+        with open(log_path) as f:
+            if f.read().count('[charrnn] run ended: exit status') >= runs:
+                return
+        time.sleep(0.1)
+    raise AssertionError('%s: run %d did not end within %ds' % (log_path, runs, timeout))
+
+
+def saved_types(cv):
+    """checkpoint name -> the tensor type the stand-in trainer recorded in it."""
+    types = {}
+    for name in sorted(os.listdir(str(cv))):
+        if name.endswith('.t7'):
+            m = re.search(rb'"tensor_type": "([^"]+)"', (cv / name).read_bytes())
+            types[name] = m.group(1).decode() if m else None
+    return types
+
+
+def test_precision_float_checkpoints_stay_char_rnn_double(play, charrnn_dir):
+    """A float run writes double checkpoints that the sample module reads; a double run resumes from them and
+    a float run from the double run's."""
+    s = play.session()
+    env = {'STANDIN_SLEEP': '0.01'}
+    one_epoch = {'options': {'max_epochs': 1}}
+    r = play.run([
+        train_task(charrnn_dir, s, **one_epoch),
+        ckpt_task(charrnn_dir, s, wait='first', timeout=60),
+        sample_task(charrnn_dir, s, checkpoint='latest'),
+    ], env=env)
+    start, first, sampled = r
+    assert not start.get('failed'), start
+    assert start['precision'] == 'float' and start['command'][2:4] == ['float', 'train.lua']
+    launcher = start['log_path'] + '.launcher.lua'
+    with open(launcher) as f:
+        assert 'rnn_bootstrap.charrnn precision launcher' in f.readline()
+    assert not first.get('failed'), first
+    assert not sampled.get('failed') and len(sampled['text']) == 200, sampled
+    wait_until_ended(start['log_path'], 1)
+    cv = charrnn_dir / 'cv'
+    float_run = saved_types(cv)
+    assert float_run and set(float_run.values()) == {'torch.DoubleTensor'}
+
+    r = play.run([
+        train_task(charrnn_dir, s, precision='double', **one_epoch),   # finished: left alone
+        train_task(charrnn_dir, s, precision='double', state='restarted', **one_epoch),
+    ], env=env)
+    same, double = r
+    assert same['changed'] is False and same['finished'] is True and same['precision'] == 'float'
+    assert not double.get('failed'), double
+    assert double['changed'] is True and double['precision'] == 'double'
+    assert double['command'][1] == 'train.lua'
+    assert os.path.basename(double['resumed_from']) in float_run and double['savefile'] == 'lstm.run2'
+    wait_until_ended(start['log_path'], 2)
+
+    r = play.run([
+        train_task(charrnn_dir, s, state='restarted', **one_epoch),
+        ckpt_task(charrnn_dir, s, wait='first', timeout=60),
+    ], env=env)
+    back, ckpt = r
+    assert not back.get('failed'), back
+    assert back['changed'] is True and back['precision'] == 'float'
+    assert os.path.basename(back['resumed_from']).startswith('lm_lstm.run2_')
+    wait_until_ended(start['log_path'], 3)
+    r = play.run([sample_task(charrnn_dir, s, checkpoint='latest')])
+    assert not r[0].get('failed') and os.path.basename(r[0]['checkpoint']).startswith('lm_lstm.run3_'), r[0]
+    with open(start['log_path']) as f:
+        log = f.read()
+    assert log.count('[charrnn] run ended: exit status 0') == 3
+    assert log.count('[charrnn] precision float: train.lua computes in torch.FloatTensor') == 2
+    assert '%s: rnn converted from torch.DoubleTensor to torch.FloatTensor' % back['resumed_from'] in log
+    assert set(saved_types(cv).values()) == {'torch.DoubleTensor'}
 
 
 REAL_TH = os.environ.get('CHARRNN_REAL_TH')

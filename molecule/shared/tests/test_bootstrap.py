@@ -5,6 +5,7 @@ from conftest import family_packages, needs_sources, role_defaults
 COMMON = role_defaults("common")
 TORCH = role_defaults("torch")
 CHARRNN = role_defaults("char_rnn")
+TRAINING = role_defaults("training")
 PREFIX = TORCH["charrnn_torch_prefix"]
 USER = COMMON["charrnn_user"]
 CHECKOUT = COMMON["charrnn_dir"]
@@ -119,6 +120,20 @@ def test_trainer_runs_under_screen_as_the_training_user(host):
     trainers = [p for p in host.process.filter(comm="luajit") if "train.lua" in p.args]
     assert trainers, "no train.lua process"
     assert {p.user for p in trainers} == {USER}
+
+
+@needs_sources
+def test_trainer_computes_in_the_precision_of_the_role(host):
+    """float runs train.lua through the launcher next to the log; its checkpoints are char-rnn's own
+    (the sample the converge took from the first one is checked by the sample tests)."""
+    trainers = [p.args for p in host.process.filter(comm="luajit") if "train.lua" in p.args]
+    assert trainers, "no train.lua process"
+    launcher = f"{CHECKOUT}/{TRAINING['charrnn_checkpoint_dir']}/train-{TRAINING['charrnn_train_session']}.log.launcher.lua"
+    if TRAINING["charrnn_train_precision"] == "float":
+        assert all(f"{launcher} float train.lua " in args for args in trainers), trainers
+        assert host.run(f"su -s /bin/sh -c 'test -r {launcher}' {USER}").rc == 0
+    else:
+        assert not any(".launcher.lua" in args for args in trainers), trainers
 
 
 @needs_sources

@@ -66,3 +66,60 @@ def test_nan_stops_with_exit_0(charrnn_dir, stand_in_th):
     assert rc == 0
     s = trainlog.summarize(out.splitlines())
     assert s['phase'] == 'nan' and s['iteration'] == 3 and s['train_loss'] is None
+
+
+def _launcher(charrnn_dir):
+    from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import precision
+    path = charrnn_dir / 'cv' / 'train-x.log.launcher.lua'
+    path.parent.mkdir(exist_ok=True)
+    precision.install_launcher(str(path))
+    return str(path)
+
+
+def _standin(charrnn_dir, th, *args):
+    proc = subprocess.run([th] + list(args), cwd=str(charrnn_dir), env=dict(os.environ, STANDIN_SLEEP='0'),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+
+
+def test_precision_launcher_is_followed_like_the_real_one(charrnn_dir, stand_in_th):
+    launcher = _launcher(charrnn_dir)
+    flags = ['-data_dir', 'data/tiny', '-gpuid', '-1', '-batch_size', '10', '-max_epochs', '0.3',
+             '-eval_val_every', '10']
+    rc, out, err = _standin(charrnn_dir, stand_in_th, launcher, 'float', 'train.lua', *flags)
+    assert rc == 0, err
+    assert out.splitlines()[0] == ('[charrnn] precision float: train.lua computes in torch.FloatTensor; '
+                                   'checkpoints are saved in torch.DoubleTensor\t')
+    ckpts = sorted((charrnn_dir / 'cv').glob('lm_lstm_epoch*.t7'))
+    assert ckpts and all(b'"tensor_type": "torch.DoubleTensor"' in c.read_bytes() for c in ckpts)
+    # char-rnn's own train.lua and sample.lua read them
+    rc, out, err = _standin(charrnn_dir, stand_in_th, 'sample.lua', str(ckpts[-1]), '-gpuid', '-1', '-length', '5')
+    assert rc == 0, err
+    rc, out, err = _standin(charrnn_dir, stand_in_th, 'train.lua', *(flags + ['-init_from', str(ckpts[-1])]))
+    assert rc == 0 and 'converted' not in out, err
+    rc, out, err = _standin(charrnn_dir, stand_in_th, launcher, 'float', 'train.lua',
+                            *(flags + ['-init_from', str(ckpts[-1])]))
+    assert rc == 0, err
+    assert '[charrnn] %s: rnn converted from torch.DoubleTensor to torch.FloatTensor\t' % ckpts[-1] in out.splitlines()
+
+
+def test_float_checkpoints_break_char_rnn_as_they_would_for_real(charrnn_dir, stand_in_th):
+    """Were a float model saved as it is, sample.lua and a double train.lua would fail on it."""
+    rc, out, err = run_train(charrnn_dir, stand_in_th, 20000, '-batch_size', '10', '-max_epochs', '0.1',
+                             '-eval_val_every', '10')
+    assert rc == 0, err
+    ckpt = sorted((charrnn_dir / 'cv').glob('lm_lstm_epoch*.t7'))[-1]
+    ckpt.write_bytes(ckpt.read_bytes().replace(b'"torch.DoubleTensor"', b'"torch.FloatTensor"'))
+    rc, out, err = _standin(charrnn_dir, stand_in_th, 'sample.lua', str(ckpt), '-gpuid', '-1')
+    assert rc == 1 and 'torch.FloatTensor expected, got torch.DoubleTensor' in err
+    rc, out, err = _standin(charrnn_dir, stand_in_th, 'train.lua', '-data_dir', 'data/sized', '-gpuid', '-1',
+                            '-init_from', str(ckpt))
+    assert rc == 1 and 'torch.FloatTensor expected, got torch.DoubleTensor' in err
+
+
+@pytest.mark.parametrize('args', [['half', 'train.lua'], ['float'], []])
+def test_launcher_usage_errors(charrnn_dir, stand_in_th, args):
+    launcher = _launcher(charrnn_dir)
+    rc, out, err = _standin(charrnn_dir, stand_in_th, launcher, *args)
+    assert rc == 1 and 'usage: th <this file> float|double train.lua' in err
+    assert trainlog.parse_line(err.splitlines()[0])['kind'] == 'error'

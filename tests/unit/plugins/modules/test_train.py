@@ -16,6 +16,7 @@ import time
 import pytest
 
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import common
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import precision as prec
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import screen
 from ansible_collections.rnn_bootstrap.charrnn.plugins.modules import train
 
@@ -104,6 +105,8 @@ def run(module_runner, args, **kw):
     ({'omp_threads': 0}, 'omp_threads must be >= 1'),
     ({'resume': 'maybe'}, 'resume'),
     ({'stop_timeout': -1}, 'stop_timeout must be >= 0'),
+    ({'precision': 'half'}, 'value of precision must be one of: float, double, got: half'),
+    ({'precision': 'single'}, 'value of precision must be one of: float, double'),
     ({'no_such_option': 1}, 'no_such_option'),
 ])
 def test_invalid_options(module_runner, module_fail, base_args, override, fragment):
@@ -167,7 +170,9 @@ def test_refuses_to_start_without_disk_space_for_the_checkpoints(module_runner, 
 def test_check_mode_starts_nothing(module_runner, base_args, charrnn_dir, fake_screen):
     r = run(module_runner, base_args, check_mode=True)
     assert r['changed'] is True and r['pid'] is None
-    assert r['command'][1:] == ['train.lua', '-data_dir', 'data/tiny', '-checkpoint_dir', 'cv', '-gpuid', '-1',
+    assert r['precision'] == 'float'
+    assert r['command'][1:] == [r['log_path'] + '.launcher.lua', 'float',
+                                'train.lua', '-data_dir', 'data/tiny', '-checkpoint_dir', 'cv', '-gpuid', '-1',
                                 '-seq_length', '50', '-batch_size', '10', '-max_epochs', '1', '-eval_val_every',
                                 '10']
     assert r['env'] == {'OMP_NUM_THREADS': '1', 'OPENBLAS_NUM_THREADS': '1', 'OMP_WAIT_POLICY': 'PASSIVE'}
@@ -285,7 +290,9 @@ def test_restart_resumes_from_latest(module_runner, base_args, charrnn_dir, fake
 def test_start_fails_when_trainer_dies_at_once(module_runner, module_fail, base_args, fake_screen, monkeypatch):
     monkeypatch.setenv('STANDIN_CRASH_AT', '1')
     monkeypatch.setenv('STANDIN_INIT_DELAY', '0')
-    monkeypatch.setattr(train, 'STARTUP_TIMEOUT', 0.01)  # do not catch it alive
+    monkeypatch.setattr(train, 'STARTUP_TIMEOUT', 0.01)
+    # Never catch it alive: on a busy machine the one look within the timeout could come after the exec.
+    monkeypatch.setattr(screen, 'is_script_process', lambda *a, **k: False)
     with pytest.raises(module_fail) as e:
         run(module_runner, base_args)
     msg = e.value.result['msg']
@@ -311,3 +318,103 @@ def test_started_leaves_a_finished_run_alone(module_runner, base_args, charrnn_d
     assert more['changed'] is True and more['finished'] is False
     assert more['resumed_from']
     assert len(fake_screen.started) == 2
+
+
+def test_double_runs_train_lua_itself(module_runner, base_args, fake_screen):
+    r = run(module_runner, dict(base_args, precision='double'), check_mode=True)
+    assert r['precision'] == 'double'
+    assert r['command'][1:] == ['train.lua', '-data_dir', 'data/tiny', '-checkpoint_dir', 'cv', '-gpuid', '-1',
+                                '-seq_length', '50', '-batch_size', '10', '-max_epochs', '1', '-eval_val_every',
+                                '10']
+
+
+def test_float_run_installs_the_launcher_and_saves_double_checkpoints(module_runner, base_args, charrnn_dir,
+                                                                      fake_screen, monkeypatch):
+    monkeypatch.setenv('STANDIN_SLEEP', '0')
+    r = run(module_runner, base_args)
+    launcher = r['log_path'] + '.launcher.lua'
+    assert r['command'][1:4] == [launcher, 'float', 'train.lua']
+    with open(launcher) as f:
+        assert f.read() == prec.LAUNCHER_SCRIPT
+    assert _wait_for(lambda: not fake_screen.find_sessions('screen', base_args['session'], None))
+    with open(r['log_path']) as f:
+        log = f.read()
+    assert '[charrnn] precision float: train.lua computes in torch.FloatTensor' in log
+    assert '[charrnn] run ended: exit status 0' in log
+    cv = charrnn_dir / 'cv'
+    saved = [n for n in os.listdir(str(cv)) if n.endswith('.t7')]
+    assert saved
+    for name in saved:
+        assert b'"tensor_type": "torch.DoubleTensor"' in (cv / name).read_bytes()
+    assert sorted(n for n in os.listdir(str(cv)) if not n.endswith('.t7')) == sorted(
+        os.path.basename(r['log_path']) + suffix for suffix in ('', '.launcher.lua', '.pid', '.state.json'))
+
+
+def test_launcher_that_cannot_be_written_changes_nothing(module_runner, module_fail, base_args, fake_screen,
+                                                         monkeypatch):
+    monkeypatch.setenv('STANDIN_SLEEP', '0.05')
+    args = dict(base_args, options=dict(base_args['options'], max_epochs=50))
+    first = run(module_runner, dict(args, precision='double'))
+
+    def full(path):
+        raise OSError(28, 'No space left on device')
+    monkeypatch.setattr(prec, 'install_launcher', full)
+    with pytest.raises(module_fail) as e:
+        run(module_runner, dict(args, state='restarted'))
+    assert 'cannot write the precision launcher' in e.value.result['msg']
+    assert 'No space left on device' in e.value.result['msg']
+    assert screen.is_script_process(first['pid'], 'train.lua')  # the running trainer was not stopped
+    assert len(fake_screen.started) == 1
+    run(module_runner, dict(args, state='stopped'))
+
+
+def test_precision_is_part_of_the_settings(module_runner, base_args, fake_screen, monkeypatch):
+    monkeypatch.setenv('STANDIN_SLEEP', '0.05')
+    args = dict(base_args, options=dict(base_args['options'], max_epochs=50))
+    r = run(module_runner, args)
+    assert r['precision'] == 'float'
+    same = run(module_runner, dict(args, precision='float'))
+    assert same['changed'] is False and same['warnings'] == []
+    other = run(module_runner, dict(args, precision='double'))
+    assert other['changed'] is False and other['pid'] == r['pid']
+    assert other['precision'] == 'float'  # what runs, not what was asked for
+    assert len(other['warnings']) == 1
+    assert 'already runs a different command (it computes in float, double was asked for)' in other['warnings'][0]
+    assert 'state=restarted' in other['warnings'][0]
+
+    def trained_a_bit():  # past th's start-up, whose shell shims would count as trainers too
+        with open(r['log_path']) as f:
+            return '/1900 (epoch ' in f.read()
+    assert _wait_for(trained_a_bit)
+    switched = run(module_runner, dict(args, precision='double', state='restarted'))
+    assert switched['changed'] is True and switched['stopped_pids'] == [r['pid']]
+    assert switched['precision'] == 'double' and switched['command'][1] == 'train.lua'
+    assert switched['resumed_from'] is None or switched['command'][-2] == '-init_from'
+    back = run(module_runner, dict(args, precision='float'))
+    assert back['changed'] is False
+    assert 'it computes in double, float was asked for' in back['warnings'][0]
+    run(module_runner, dict(args, state='stopped'))
+
+
+def test_finished_run_stays_finished_whatever_the_precision(module_runner, base_args, fake_screen, monkeypatch):
+    monkeypatch.setenv('STANDIN_SLEEP', '0')
+    double = dict(base_args, precision='double')
+    r = run(module_runner, double)
+    assert _wait_for(lambda: not fake_screen.find_sessions('screen', base_args['session'], None))
+    done = run(module_runner, base_args)
+    assert done['changed'] is False and done['finished'] is True
+    assert done['precision'] == 'double' and done['command'] == r['command']
+    assert run(module_runner, base_args, check_mode=True)['changed'] is False
+    # restarted applies float, resuming from the double run's checkpoint, converted on load
+    again = run(module_runner, dict(base_args, state='restarted'))
+    assert again['changed'] is True and again['precision'] == 'float'
+    assert again['resumed_from'] and again['command'][-2:] == ['-init_from', again['resumed_from']]
+    assert _wait_for(lambda: not fake_screen.find_sessions('screen', base_args['session'], None))
+    with open(r['log_path']) as f:
+        log = f.read()
+    assert 'rnn converted from torch.DoubleTensor to torch.FloatTensor' in log
+    assert log.count('[charrnn] run ended: exit status 0') == 2
+    assert run(module_runner, double)['finished'] is True
+    # any other difference still trains again
+    more = run(module_runner, dict(base_args, options=dict(base_args['options'], max_epochs=2)))
+    assert more['changed'] is True and more['finished'] is False

@@ -1,0 +1,291 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) rnn_bootstrap maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+# SPDX-License-Identifier: MIT
+"""The precision launcher: its command line, where it lives, how it is written, and what it does.
+
+What it does is run here with LuaJIT (or any Lua 5.1+) against a small stand-in for torch: the
+launcher's own logic (arguments handed on as th hands them, the default tensor type, a double copy
+on save that leaves the live model alone, conversion on load, GPU models left alone). That Torch's
+clone and type conversion do the same for char-rnn's real nngraph model is what
+tests/precision/real-precision.sh checks with real Torch.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+
+import pytest
+
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import precision as prec
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import trainopts
+
+LUA = next((shutil.which(n) for n in ('luajit', 'lua5.1', 'lua5.2', 'lua5.3', 'lua5.4', 'lua') if shutil.which(n)),
+           None)
+needs_lua = pytest.mark.skipif(LUA is None, reason='no Lua interpreter (apt-get install luajit)')
+
+TRAIN = ['/opt/torch/bin/th', 'train.lua', '-data_dir', 'data/x', '-checkpoint_dir', 'cv', '-gpuid', '-1']
+
+
+def test_double_is_char_rnn_itself():
+    assert prec.trainer_argv(TRAIN, 'double', '/cv/l.log.launcher.lua') == TRAIN
+    assert prec.needs_launcher('double') is False
+    assert prec.precision_of(TRAIN) == 'double'
+
+
+def test_float_runs_train_lua_through_the_launcher():
+    argv = prec.trainer_argv(TRAIN, 'float', '/cv/l.log.launcher.lua')
+    assert argv == ['/opt/torch/bin/th', '/cv/l.log.launcher.lua', 'float'] + TRAIN[1:]
+    assert prec.precision_of(argv) == 'float'
+    assert prec.needs_launcher('float') is True
+    # the trainer is still recognised by train.lua in its command line
+    assert 'train.lua' in argv
+
+
+def test_default_is_float():
+    assert prec.DEFAULT_PRECISION == 'float'
+
+
+@pytest.mark.parametrize('bad', ['half', 'Float', '', None, 32])
+def test_unknown_precision_is_refused_with_the_choices(bad):
+    with pytest.raises(prec.PrecisionError) as e:
+        prec.trainer_argv(TRAIN, bad, '/x.launcher.lua')
+    assert 'precision must be one of float, double' in str(e.value)
+
+
+def test_float_without_a_launcher_path_is_a_bug():
+    with pytest.raises(prec.PrecisionError):
+        prec.trainer_argv(TRAIN, 'float', None)
+
+
+@pytest.mark.parametrize('argv,want', [
+    (None, None), ([], None), (['th', 'sample.lua', 'x.t7'], None),
+    (['th', '/a/train.lua'], 'double'),
+    (['th', '/cv/x.log.launcher.lua', 'float', 'train.lua', '-gpuid', '-1'], 'float'),
+    (['th', '/cv/x.log.launcher.lua', 'double', 'train.lua'], 'double'),
+    (['th', '/cv/x.log.launcher.lua', 'half', 'train.lua'], None),
+])
+def test_precision_of_a_recorded_command(argv, want):
+    assert prec.precision_of(argv) == want
+
+
+def test_difference_names_both_precisions():
+    assert prec.difference(TRAIN, 'float') == 'it computes in double, float was asked for'
+    assert prec.difference(prec.trainer_argv(TRAIN, 'float', '/l.launcher.lua'), 'double') == \
+        'it computes in float, double was asked for'
+    assert prec.difference(TRAIN, 'double') is None
+    assert prec.difference(['th', 'other.lua'], 'float') is None
+
+
+def test_build_train_argv_applies_the_precision():
+    flags = trainopts.validate_options({'rnn_size': 64})
+    double = trainopts.build_train_argv('th', flags, 'data/x', 'cv', -1, init_from='/cv/a.t7')
+    assert double[:2] == ['th', 'train.lua'] and double[-2:] == ['-init_from', '/cv/a.t7']
+    single = trainopts.build_train_argv('th', flags, 'data/x', 'cv', -1, init_from='/cv/a.t7', precision='float',
+                                        launcher='/cv/t.log.launcher.lua')
+    assert single == ['th', '/cv/t.log.launcher.lua', 'float'] + double[1:]
+
+
+def test_launcher_lives_next_to_the_log():
+    assert prec.launcher_path('/opt/rnn-karpathy/cv/train-charrnn.log') == \
+        '/opt/rnn-karpathy/cv/train-charrnn.log.launcher.lua'
+
+
+def test_install_writes_once_and_repairs(tmp_path):
+    path = str(tmp_path / 'train-x.log.launcher.lua')
+    assert prec.install_launcher(path) is True
+    with open(path) as f:
+        assert f.read() == prec.LAUNCHER_SCRIPT
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
+    mtime = os.stat(path).st_mtime_ns
+    assert prec.install_launcher(path) is False
+    assert os.stat(path).st_mtime_ns == mtime
+    with open(path, 'a') as f:
+        f.write('-- edited\n')
+    assert prec.install_launcher(path) is True
+    with open(path) as f:
+        assert f.read() == prec.LAUNCHER_SCRIPT
+    assert os.listdir(str(tmp_path)) == ['train-x.log.launcher.lua']
+
+
+def test_install_failure_raises_and_leaves_nothing(tmp_path):
+    def failing_open(name, mode='r'):
+        if 'w' in mode:
+            raise IOError(28, 'No space left on device')
+        return open(name, mode)
+    path = str(tmp_path / 'l.launcher.lua')
+    with pytest.raises(IOError):
+        prec.install_launcher(path, opener=failing_open)
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_launcher_text_is_fully_formatted():
+    text = prec.LAUNCHER_SCRIPT
+    assert prec.LAUNCHER_MARKER in text.splitlines()[0]
+    assert "torch.setdefaulttensortype(compute)" in text
+    assert "'torch.DoubleTensor'" in text
+    # Lua patterns and string.format survive the Python formatting
+    assert "'^torch%.Cuda'" in text and '%s' in text and '%%' not in text
+    assert '/opt/' not in text  # no host paths: th and train.lua come from the command line
+
+
+# A stand-in for what the launcher uses of torch: tensors (with storages shared between views), and
+# modules and criteria with clone() and type() that behave like nn's (clone copies everything,
+# keeping shared storages shared; type() converts every tensor, views of one storage to views of one
+# new storage). torch.save and torch.load keep objects in FILES.
+FAKE_TORCH = r"""
+local torch = {}
+_G.torch = torch
+FILES, LOG = {}, {}
+local default = 'torch.DoubleTensor'
+local Tensor = {}
+Tensor.__index = Tensor
+local function new_tensor(t, storage) return setmetatable({t = t, storage = storage or {}}, Tensor) end
+function torch.isTensor(x) return getmetatable(x) == Tensor end
+function torch.typename(x) return x.t end
+function torch.Tensor() return new_tensor(default) end
+function torch.TypedTensor(t, storage) return new_tensor(t, storage) end
+function torch.setdefaulttensortype(t) default = t end
+function torch.getdefaulttensortype() return default end
+function torch.save(filename, object) FILES[filename] = object; LOG[#LOG + 1] = 'save ' .. filename end
+function torch.load(filename) LOG[#LOG + 1] = 'load ' .. filename; return FILES[filename] end
+
+local function copy(x, memo)
+  if type(x) ~= 'table' then return x end
+  if memo[x] then return memo[x] end
+  local c = setmetatable({}, getmetatable(x))
+  memo[x] = c
+  for k, v in pairs(x) do c[copy(k, memo)] = copy(v, memo) end
+  return c
+end
+local function retype(x, t, cache, seen)
+  if torch.isTensor(x) then
+    if x.t == t then return x end
+    cache[x.storage] = cache[x.storage] or {}
+    return new_tensor(t, cache[x.storage])
+  end
+  if type(x) ~= 'table' or seen[x] then return x end
+  seen[x] = true
+  for k, v in pairs(x) do x[k] = retype(v, t, cache, seen) end
+  return x
+end
+local Module = {}
+Module.__index = Module
+function Module:clone() CLONES = (CLONES or 0) + 1; return copy(self, {}) end
+function Module:type(t) return retype(self, t, {}, {}) end
+function torch.Module(fields) return setmetatable(fields, Module) end
+return torch
+"""
+
+# A train.lua stand-in: checks what it was given and does what train.lua does with checkpoints.
+FAKE_TRAIN = r"""
+local want = os.getenv('WANT_TYPE')
+assert(torch.getdefaulttensortype() == want, 'default type ' .. torch.getdefaulttensortype())
+assert(#arg == 4 and arg[1] == '-rnn_size' and arg[2] == '64' and arg[3] == '-savefile' and arg[4] == 'x y',
+       'arguments: ' .. table.concat(arg, ' '))
+assert(arg[0] ~= nil, 'arg[0] handed on')
+
+-- a model built under the default type, its parameters views of one flat storage
+local flat, grads = {}, {}
+local rnn = torch.Module({weight = torch.TypedTensor(want, flat), bias = torch.TypedTensor(want, flat),
+                          gradWeight = torch.TypedTensor(want, grads),
+                          nodes = {{data = {}}}, index = torch.TypedTensor('torch.LongTensor')})
+rnn.nodes[1].data.owner = rnn.nodes[1]   -- a cycle, as nngraph's graphs have
+local criterion = torch.Module({output_tensor = torch.Tensor()})
+local protos = {rnn = rnn, criterion = criterion}
+local opt = {rnn_size = 64}
+local checkpoint = {protos = protos, opt = opt, i = 10, val_losses = {[10] = 1.5}}
+torch.save('cv/ck.t7', checkpoint)
+local saved = FILES['cv/ck.t7']
+-- the live model is untouched
+assert(checkpoint.protos == protos and protos.rnn == rnn and rnn.weight.t == want and rnn.weight.storage == flat,
+       'live model changed')
+assert(torch.typename(saved.protos.rnn.weight) == 'torch.DoubleTensor', 'saved weight type')
+assert(torch.typename(saved.protos.criterion.output_tensor) == 'torch.DoubleTensor', 'saved criterion type')
+assert(saved.protos.rnn.weight.storage == saved.protos.rnn.bias.storage, 'saved views share one storage')
+assert(saved.opt == opt and saved.i == 10 and saved.val_losses[10] == 1.5, 'the rest saved unchanged')
+if want == 'torch.DoubleTensor' then
+  assert(saved == checkpoint and saved.protos.rnn == rnn and CLONES == nil, 'double: saved as it is')
+else
+  assert(saved ~= checkpoint and saved.protos.rnn ~= rnn and CLONES == 2, 'float: a converted copy')
+end
+
+-- anything else is saved as it is
+local vocab = {a = 1}
+torch.save('data/vocab.t7', vocab)
+assert(FILES['data/vocab.t7'] == vocab, 'vocab saved as it is')
+
+-- -init_from a checkpoint of either type gives a model of the default type
+for _, t in ipairs({'torch.DoubleTensor', 'torch.FloatTensor'}) do
+  local s = {}
+  FILES['old.t7'] = {protos = {rnn = torch.Module({weight = torch.TypedTensor(t, s), bias = torch.TypedTensor(t, s)})},
+                     opt = {rnn_size = 64}}
+  local loaded = torch.load('old.t7')
+  assert(torch.typename(loaded.protos.rnn.weight) == want, 'loaded ' .. t .. ' as ' .. torch.typename(loaded.protos.rnn.weight))
+  assert(loaded.protos.rnn.weight.storage == loaded.protos.rnn.bias.storage, 'loaded views share one storage')
+end
+
+-- a model on a GPU is left as it is, saved and loaded
+local gpu = torch.Module({weight = torch.TypedTensor('torch.CudaTensor'), onehot = torch.TypedTensor(want)})
+torch.save('cv/gpu.t7', {protos = {rnn = gpu}})
+assert(FILES['cv/gpu.t7'].protos.rnn == gpu, 'GPU model saved as it is')
+FILES['gpu.t7'] = {protos = {rnn = gpu}}
+assert(torch.load('gpu.t7').protos.rnn == gpu and gpu.weight.t == 'torch.CudaTensor', 'GPU model loaded as it is')
+print('FAKE TRAIN OK ' .. want)
+"""
+
+
+def run_launcher(tmp_path, *args, **env):
+    (tmp_path / 'fake_torch.lua').write_text(FAKE_TORCH)
+    (tmp_path / 'train.lua').write_text(FAKE_TRAIN)
+    launcher = tmp_path / 'train-s.log.launcher.lua'
+    prec.install_launcher(str(launcher))
+    preload = "package.preload.torch = function() return dofile('fake_torch.lua') end"
+    proc = subprocess.run([LUA, '-e', preload, str(launcher)] + list(args), cwd=str(tmp_path),
+                          env=dict(os.environ, **env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+
+
+@needs_lua
+@pytest.mark.parametrize('precision,tensor_type', [('float', 'torch.FloatTensor'), ('double', 'torch.DoubleTensor')])
+def test_launcher_runs_train_lua_in_the_precision(tmp_path, precision, tensor_type):
+    rc, out, err = run_launcher(tmp_path, precision, 'train.lua', '-rnn_size', '64', '-savefile', 'x y',
+                                WANT_TYPE=tensor_type)
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[0] == ('[charrnn] precision %s: train.lua computes in %s; checkpoints are saved in '
+                        'torch.DoubleTensor' % (precision, tensor_type))
+    assert lines[-1] == 'FAKE TRAIN OK ' + tensor_type
+    other = 'torch.DoubleTensor' if precision == 'float' else 'torch.FloatTensor'
+    assert '[charrnn] old.t7: rnn converted from %s to %s' % (other, tensor_type) in lines
+    assert sum('converted' in line for line in lines) == 1
+
+
+@needs_lua
+@pytest.mark.parametrize('args', [(), ('half', 'train.lua'), ('float',)])
+def test_launcher_refuses_a_bad_command_line(tmp_path, args):
+    rc, out, err = run_launcher(tmp_path, *args, WANT_TYPE='torch.FloatTensor')
+    assert rc != 0
+    assert 'usage: th <this file> float|double train.lua' in err
+    assert 'FAKE TRAIN' not in out
+
+
+@needs_lua
+def test_launcher_reports_train_lua_errors_as_th_does(tmp_path):
+    rc, out, err = run_launcher(tmp_path, 'float', 'train.lua', '-rnn_size', '65', WANT_TYPE='torch.FloatTensor')
+    assert rc != 0
+    assert re.search(r'train\.lua:\d+: arguments: -rnn_size 65', err)
+
+
+def test_native_argv_drops_only_the_launcher():
+    single = prec.trainer_argv(TRAIN, 'float', '/cv/l.log.launcher.lua')
+    assert prec.native_argv(single) == TRAIN
+    assert prec.native_argv(TRAIN) == TRAIN
+    assert prec.native_argv(None) == []
+    other = ['th', 'sample.lua', 'x.t7']
+    assert prec.native_argv(other) == other

@@ -1,0 +1,145 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) rnn_bootstrap maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+# SPDX-License-Identifier: MIT
+"""The benchmark scripts' own logic on train.lua output captured as th prints it (each print ends with a
+TAB); the benchmarks themselves need Torch and run by hand (benchmarks/run.sh)."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import importlib.util
+import os
+import subprocess
+import sys
+import types
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location('bench_' + name, os.path.join(REPO, 'benchmarks', name + '.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+throughput = load('training_throughput')
+parity = load('loss_parity')
+
+
+def th_print(*lines):
+    return ''.join(line + '\t\n' for line in lines)
+
+
+def iteration(i, total, loss, tpb, ntrain=423):
+    return ('%d/%d (epoch %.3f), train_loss = %6.8f, grad/param norm = 5.4349e-01, time/batch = %.4fs'
+            % (i, total, i / float(ntrain), loss, tpb))
+
+
+def run_output(total, every, val_losses, tpb=0.2, launcher=None):
+    lines = []
+    if launcher:
+        lines.append('[charrnn] precision float: train.lua computes in torch.FloatTensor; checkpoints are saved '
+                     'in torch.DoubleTensor')
+    lines += ['loading data files...', 'cutting off end of data so that the batches/sequences divide evenly',
+              'reshaping tensor...', 'data load done. Number of data batches in train: 423, val: 23, test: 0',
+              'vocab size: 65', 'creating an lstm with 2 layers', 'setting forget gate biases to 1 in LSTM layer 1',
+              'setting forget gate biases to 1 in LSTM layer 2', 'number of parameters in the model: 240321',
+              'cloning rnn', 'cloning criterion']
+    for i in range(1, total + 1):
+        if i % every == 0 or i == total:
+            lines.append('evaluating loss over split index 2')
+            lines += ['%d/23...' % j for j in range(1, 24)]
+            lines.append('saving checkpoint to /tmp/x/cv/lm_lstm_epoch%.2f_%.4f.t7' % (i / 423.0, val_losses[i]))
+        lines.append(iteration(i, total, 4.2 - i * 0.002, tpb + (0.1 if i == 1 else 0)))
+    return th_print(*lines)
+
+
+def test_throughput_reads_train_lua_times_after_the_warmup():
+    out = run_output(8, 1000, {8: 3.1}, tpb=0.15, launcher=True)
+    times = throughput.batch_times(out, warmup=5)
+    assert times == [0.15, 0.15, 0.15]
+    assert throughput.batch_times(out, warmup=0)[0] == 0.25
+
+
+def test_throughput_runs_float_through_the_launcher():
+    args = types.SimpleNamespace(th='/opt/torch/bin/th')
+    double = throughput.trainer_argv(args, '/tmp/w', ['-gpuid', '-1'], 'double')
+    single = throughput.trainer_argv(args, '/tmp/w', ['-gpuid', '-1'], 'float')
+    assert double == ['/opt/torch/bin/th', 'train.lua', '-gpuid', '-1']
+    assert single == ['/opt/torch/bin/th', '/tmp/w/train.log.launcher.lua', 'float', 'train.lua', '-gpuid', '-1']
+
+
+@pytest.mark.parametrize('text,want', [('double,float', ['double', 'float']), ('float', ['float']),
+                                       (' float , double ', ['float', 'double'])])
+def test_throughput_precision_list(text, want):
+    assert throughput.parse_precisions(text) == want
+
+
+@pytest.mark.parametrize('text', ['half', 'float,float', '', 'double,single'])
+def test_throughput_precision_list_errors(text):
+    with pytest.raises(ValueError):
+        throughput.parse_precisions(text)
+
+
+def test_throughput_speedup_is_double_over_float():
+    rows = [{'setting': 'a', 'precision': 'double', 'median': 0.30},
+            {'setting': 'a', 'precision': 'float', 'median': 0.20},
+            {'setting': 'b', 'precision': 'double', 'median': 0.50}]
+    assert throughput.speedups(rows, ['double', 'float']) == {'a': pytest.approx(1.5)}
+    assert throughput.speedups(rows, ['double']) == {}
+
+
+def test_parity_reads_validation_losses_at_their_iterations():
+    losses = {100: 2.51, 200: 2.2, 250: 2.1}
+    out = run_output(250, 100, losses, launcher=True)
+    assert parity.validation_losses(out) == losses
+    assert len(parity.batch_times(out)) == 250
+
+
+def test_parity_compares_at_common_iterations():
+    rows = parity.compare({100: 2.5, 200: 2.0, 300: 1.8}, {100: 2.55, 200: 1.98})
+    assert [r[0] for r in rows] == [100, 200]
+    assert rows[0][3] == pytest.approx(0.02)
+    assert rows[1][3] == pytest.approx(-0.01)
+
+
+def test_parity_verdict():
+    met, text = parity.verdict([(1000, 1.99, 2.02, (2.02 - 1.99) / 1.99)], 1000)
+    assert met and 'met' in text and '+1.51%' in text
+    met, text = parity.verdict([(1000, 1.90, 1.95, (1.95 - 1.90) / 1.90)], 1000)
+    assert not met and 'NOT met' in text and '+2.63%' in text
+    met, text = parity.verdict([(900, 1.9, 1.9, 0.0)], 1000)
+    assert not met and 'no validation loss of both precisions at iteration 1000' in text
+
+
+def test_parity_nan_validation_loss_is_left_out():
+    out = run_output(200, 100, {100: float('nan'), 200: 2.0}).replace('_nan.t7', '_-nan.t7')
+    assert parity.validation_losses(out) == {200: 2.0}
+
+
+@pytest.mark.parametrize('script', ['training_throughput.py', 'loss_parity.py'])
+def test_benchmark_scripts_answer_help_without_torch(script):
+    proc = subprocess.run([sys.executable, os.path.join(REPO, 'benchmarks', script), '--help'],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert b'--precision' in proc.stdout or b'--seeds' in proc.stdout
+
+
+def test_throughput_refuses_an_unknown_precision():
+    proc = subprocess.run([sys.executable, os.path.join(REPO, 'benchmarks', 'training_throughput.py'),
+                           '--precision', 'half'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    assert proc.returncode == 2 and b'precision must be one of float, double' in proc.stderr
+
+
+def test_benchmark_run_script_knows_its_benchmarks():
+    proc = subprocess.run(['bash', '-n', os.path.join(REPO, 'benchmarks', 'run.sh')], check=False)
+    assert proc.returncode == 0
+    with open(os.path.join(REPO, 'benchmarks', 'run.sh')) as f:
+        text = f.read()
+    for name in ('loss-parity)', 'throughput)', 'pytorch)', 'first-checkpoint)', 'loss_parity.py',
+                 "--precision double,float"):
+        assert name in text, name
