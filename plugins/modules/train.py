@@ -122,8 +122,8 @@ options:
     default: true
   require_resume:
     description:
-      - Fail, before stopping or starting anything, unless the run can resume: a checkpoint of this savefile
-        exists and fits the dataset and the options. The message names each difference.
+      - Fail, before stopping or starting anything, unless the run can resume (a checkpoint of this savefile
+        exists and fits the dataset and the options). The message names each difference.
       - Needs O(resume=true).
     type: bool
     default: false

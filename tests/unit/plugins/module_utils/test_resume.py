@@ -81,4 +81,3 @@ def test_effective_model_is_the_checkpoints_when_resuming():
     assert resume.effective_model({'rnn_size': 64}) == {'rnn_size': 64, 'num_layers': 2, 'model': 'lstm'}
     assert resume.effective_model({'rnn_size': 64}, probe(rnn_size=512, num_layers=3, model='gru')) == \
         {'rnn_size': 512, 'num_layers': 3, 'model': 'gru'}
-

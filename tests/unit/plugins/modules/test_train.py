@@ -323,12 +323,12 @@ def _another_corpus(charrnn_dir, name='poems'):
 
 
 def test_a_new_corpus_trains_a_new_model_with_a_warning(module_runner, base_args, charrnn_dir, fake_screen,
-                                                         stand_in_checkpoint, monkeypatch):
+                                                        stand_in_checkpoint, monkeypatch):
     monkeypatch.setenv('STANDIN_SLEEP', '0.05')
     cv = charrnn_dir / 'cv'
     cv.mkdir()
-    old = stand_in_checkpoint(cv / 'lm_lstm_epoch2.36_1.7637.t7', (charrnn_dir / 'data' / 'tiny' / 'input.txt')
-                              .read_bytes(), mtime=1000)
+    corpus = (charrnn_dir / 'data' / 'tiny' / 'input.txt').read_bytes()
+    old = stand_in_checkpoint(cv / 'lm_lstm_epoch2.36_1.7637.t7', corpus, mtime=1000)
     args = dict(base_args, data_dir=_another_corpus(charrnn_dir), options=dict(base_args['options'], max_epochs=20))
     would = run(module_runner, args, check_mode=True)
     assert would['resumed_from'] is None and '-init_from' not in would['command']
