@@ -16,8 +16,12 @@ prints diagnostics (through th's print, so ending in a TAB) up to a line of
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
 import re
+import shutil
+import tempfile
 
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import common
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils.trainlog import ANSI_RE, LUA_ERROR_RE
 
 SEPARATOR = '-' * 26
@@ -29,42 +33,110 @@ ERROR_HINT_RE = re.compile(r'stack traceback:|^\S*luajit: |^\S*lua: ', re.MULTIL
 
 
 # Run by th from char-rnn's directory with CHARRNN_CHECKPOINT set: loads the checkpoint the way
-# sample.lua does and prints one line saying what it is. sample.lua itself crashes with an index error
-# on a primetext byte its vocabulary lacks, and with a bare read error on a file that is no checkpoint.
+# sample.lua and train.lua's -init_from do and prints what it is: its vocabulary (byte values) and the
+# model train.lua would take from it on -init_from (model, rnn_size, num_layers). With CHARRNN_VOCAB
+# set it also prints the vocabulary of a dataset's vocab.t7, which train.lua compares with the
+# checkpoint's. sample.lua itself crashes with an index error on a primetext byte its vocabulary lacks,
+# and with a bare read error on a file that is no checkpoint.
 PROBE_SCRIPT_NAME = 'charrnn_probe.lua'
 PROBE_SCRIPT = r"""require 'torch'
 require 'nn'
 require 'nngraph'
 pcall(require, 'util.OneHot')
 pcall(require, 'util.misc')
+local function bytes_of(vocab)
+  local bytes = {}
+  for char in pairs(vocab) do bytes[#bytes + 1] = string.format('%02x', string.byte(char)) end
+  return table.concat(bytes, ' ')
+end
 local ok, checkpoint = pcall(torch.load, os.getenv('CHARRNN_CHECKPOINT'))
 if not ok then
   print('CHARRNN_PROBE load_error ' .. tostring(checkpoint))
 elseif type(checkpoint) ~= 'table' or type(checkpoint.vocab) ~= 'table' or checkpoint.protos == nil then
   print('CHARRNN_PROBE not_charrnn')
 else
-  local bytes = {}
-  for char in pairs(checkpoint.vocab) do bytes[#bytes + 1] = string.format('%02x', string.byte(char)) end
-  print('CHARRNN_PROBE vocab ' .. table.concat(bytes, ' '))
+  local opt = type(checkpoint.opt) == 'table' and checkpoint.opt or {}
+  print('CHARRNN_PROBE model ' .. tostring(opt.model) .. ' ' .. tostring(opt.rnn_size) .. ' '
+        .. tostring(opt.num_layers))
+  print('CHARRNN_PROBE vocab ' .. bytes_of(checkpoint.vocab))
+end
+local vocab_file = os.getenv('CHARRNN_VOCAB') or ''
+if vocab_file ~= '' then
+  local ok_vocab, mapping = pcall(torch.load, vocab_file)
+  if ok_vocab and type(mapping) == 'table' then
+    print('CHARRNN_PROBE dataset_vocab ' .. bytes_of(mapping))
+  else
+    print('CHARRNN_PROBE dataset_vocab_error ' .. tostring(mapping))
+  end
 end
 """
-PROBE_RE = re.compile(r'^CHARRNN_PROBE (load_error|not_charrnn|vocab)(?: (.*))?$')
+PROBE_RE = re.compile(r'^CHARRNN_PROBE (load_error|not_charrnn|vocab|model|dataset_vocab|dataset_vocab_error)'
+                      r'(?: (.*))?$')
 
 
-def parse_probe(out):
-    """(kind, detail) from the probe's output: ('vocab', set of byte values), ('load_error', message),
-    ('not_charrnn', None), or (None, None) when the probe printed nothing it knows."""
+def _byte_set(text):
+    return set(int(h, 16) for h in text.split())
+
+
+def _int_or_none(text):
+    try:
+        return int(float(text))
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_probe_output(out):
+    """Everything the probe printed, as a dict: kind ('vocab' for a char-rnn checkpoint, 'load_error',
+    'not_charrnn', or None when it printed nothing it knows), detail (the load error), vocab (set of byte
+    values), model ({model, rnn_size, num_layers}), dataset_vocab (set, when CHARRNN_VOCAB was given)
+    and dataset_vocab_error."""
     if isinstance(out, bytes):
         out = out.decode('utf-8', 'replace')
+    info = {'kind': None, 'detail': None, 'vocab': None, 'model': None, 'dataset_vocab': None,
+            'dataset_vocab_error': None}
     for line in ANSI_RE.sub('', out).splitlines():
         m = PROBE_RE.match(line.strip())
         if not m:
             continue
         kind, detail = m.group(1), (m.group(2) or '').strip()
         if kind == 'vocab':
-            return kind, set(int(h, 16) for h in detail.split())
-        return kind, detail or None
-    return None, None
+            info['kind'], info['vocab'] = 'vocab', _byte_set(detail)
+        elif kind == 'model':
+            parts = (detail.split() + ['nil', 'nil', 'nil'])[:3]
+            info['model'] = {'model': None if parts[0] == 'nil' else parts[0],
+                             'rnn_size': _int_or_none(parts[1]), 'num_layers': _int_or_none(parts[2])}
+        elif kind == 'dataset_vocab':
+            info['dataset_vocab'] = _byte_set(detail)
+        elif kind == 'dataset_vocab_error':
+            info['dataset_vocab_error'] = detail or 'unreadable'
+        elif info['kind'] is None:
+            info['kind'], info['detail'] = kind, detail or None
+    return info
+
+
+def parse_probe(out):
+    """(kind, detail) from the probe's output: ('vocab', set of byte values), ('load_error', message),
+    ('not_charrnn', None), or (None, None) when the probe printed nothing it knows."""
+    info = parse_probe_output(out)
+    if info['kind'] == 'vocab':
+        return 'vocab', info['vocab']
+    return info['kind'], info['detail']
+
+
+def run_probe(run_command, th, chdir, checkpoint, vocab_file=None):
+    """Run the probe with th from chdir on checkpoint (and a dataset's vocab.t7); returns (rc, stdout,
+    stderr, parse_probe_output(stdout)). run_command is AnsibleModule.run_command."""
+    probe_dir = tempfile.mkdtemp(prefix='charrnn-probe-')
+    try:
+        script = os.path.join(probe_dir, PROBE_SCRIPT_NAME)
+        with open(script, 'w') as f:
+            f.write(PROBE_SCRIPT)
+        env = dict(common.thread_env(1), CHARRNN_CHECKPOINT=checkpoint, CHARRNN_VOCAB=vocab_file or '',
+                   TERM='dumb')
+        rc, out, err = run_command([th, script], cwd=chdir, environ_update=env)
+    finally:
+        shutil.rmtree(probe_dir)
+    return rc, out, err, parse_probe_output(out)
 
 
 def missing_characters(primetext, vocab):

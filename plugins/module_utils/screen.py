@@ -108,6 +108,18 @@ def pid_alive(pid):
     return True
 
 
+def resident_bytes(pid):
+    """Resident memory of a process (VmRSS), 0 when unknown."""
+    try:
+        with open('/proc/%d/status' % pid, 'r') as f:
+            for line in f:
+                if line.startswith('VmRSS:'):
+                    return int(line.split()[1]) * 1024
+    except (IOError, OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def cmdline(pid):
     try:
         with open('/proc/%d/cmdline' % pid, 'rb') as f:

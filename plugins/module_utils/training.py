@@ -82,6 +82,46 @@ def exit_status(lines):
     return None
 
 
+def has_trained(summary):
+    """The run is past loading: it logged an iteration, an evaluation or a checkpoint."""
+    return (summary.get('iteration') is not None or summary.get('last_checkpoint') is not None
+            or summary.get('phase') == 'evaluating')
+
+
+def wait_until_trained(log_path, offset, pid, timeout, clock=time.time, sleeper=time.sleep, poll=0.2,
+                       end_grace=3.0):
+    """Waits until the run that starts at `offset` of the log has trained (has_trained), has ended, or
+    `timeout` seconds have passed.
+
+    Returns a dict: outcome ('training', 'ended' or 'timeout'), summary, exit_status and tail (the last
+    lines of the run's log). A trainer that logged a Lua error, a NaN or an exploding loss counts as
+    ended, as does one whose process is gone (after up to end_grace seconds for the wrapper's end line).
+    """
+    deadline = clock() + timeout
+    gone_since = None
+    while True:
+        log = trainlog.read_log(log_path, offset)
+        summary = trainlog.summarize(log['lines'], log['head'])
+        code = exit_status(log['lines'])
+        outcome = None
+        failed = summary['phase'] in ('error', 'nan', 'exploding')
+        if code is not None:
+            outcome = 'ended'
+        elif has_trained(summary) and not failed:
+            outcome = 'training'
+        elif failed or not screen.pid_alive(pid):
+            # give the wrapper a moment to log the exit status
+            gone_since = gone_since if gone_since is not None else clock()
+            if clock() - gone_since >= end_grace:
+                outcome = 'ended'
+        elif clock() >= deadline:
+            outcome = 'timeout'
+        if outcome:
+            return {'outcome': outcome, 'summary': summary, 'exit_status': code,
+                    'tail': trainlog.tail(log['lines'], LOG_TAIL_LINES)}
+        sleeper(poll)
+
+
 def trainer_pid(log_path, state=None):
     """The pid of this log's trainer when it is alive and runs train.lua."""
     if state is None:

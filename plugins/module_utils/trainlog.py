@@ -277,6 +277,9 @@ def summarize(lines, head=None, median_window=MEDIAN_WINDOW):
                 summary['errors'].append(info['text'])
     recent = [t for t in recent[-median_window:] if not math.isnan(t)]
     summary['median_time_per_batch'] = median(recent)
+    if summary['median_time_per_batch'] is not None:
+        # train.lua prints time/batch with 4 decimals; the mean of two must not print 0.22010000000000002
+        summary['median_time_per_batch'] = round(summary['median_time_per_batch'], 4)
     if summary['iteration'] is not None and summary['median_time_per_batch'] is not None:
         left = max(0, summary['iterations'] - summary['iteration'])
         summary['eta_seconds'] = round(left * summary['median_time_per_batch'], 1)

@@ -158,7 +158,6 @@ stderr_lines:
 '''
 
 import os
-import shutil
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
@@ -217,15 +216,7 @@ def choose_checkpoint(module, p, chdir):
 
 def check_checkpoint(module, th, chdir, checkpoint, primetext, result):
     """Fails clearly when the checkpoint is no char-rnn checkpoint or lacks a character of primetext."""
-    probe_dir = tempfile.mkdtemp(prefix='charrnn-probe-')
-    try:
-        script = os.path.join(probe_dir, sampling.PROBE_SCRIPT_NAME)
-        with open(script, 'w') as f:
-            f.write(sampling.PROBE_SCRIPT)
-        env = dict(common.thread_env(1), CHARRNN_CHECKPOINT=checkpoint, TERM='dumb')
-        rc, out, err_out = module.run_command([th, script], cwd=chdir, environ_update=env)
-    finally:
-        shutil.rmtree(probe_dir)
+    rc, out, err_out, dummy = sampling.run_probe(module.run_command, th, chdir, checkpoint)
     kind, detail = sampling.parse_probe(out)
     if kind is None:
         module.fail_json(msg='th could not load checkpoint %s (exit status %d): %s'

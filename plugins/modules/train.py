@@ -35,7 +35,25 @@ description:
     wrapper appends C([charrnn] run ended: exit status N). The M(rnn_bootstrap.charrnn.checkpoint) module
     reads the current run from the last marker on."
   - With O(resume=true) the run starts with C(-init_from) the latest complete checkpoint of the savefile
-    (ordered by modification time, then epoch).
+    (ordered by modification time, then epoch), when that checkpoint fits the run asked for.
+  - "Resuming only into a compatible model: before C(-init_from), the module loads the checkpoint with
+    C(th) and compares it with the dataset and the options. train.lua would stop at once if the
+    vocabulary of O(data_dir) (the set of bytes of its C(input.txt), or its C(vocab.t7) when that is up
+    to date) differs from the checkpoint's, and would silently take C(rnn_size), C(num_layers) and
+    C(model) from the checkpoint. So when the vocabulary differs (a new corpus), when C(options) set
+    C(rnn_size), C(num_layers) or C(model) to something else than the checkpoint has (a new
+    architecture), or when the checkpoint cannot be loaded, the run starts from scratch under a new run
+    savefile and the task warns, naming each difference (RV(not_resumed)). An architecture flag left out
+    of C(options) asks for nothing: the checkpoint's model is continued. With O(require_resume=true) the
+    task fails instead, before it stops or starts anything."
+  - "Success means training: a start is reported only once the trainer is past loading and has logged
+    an iteration (or an evaluation or a checkpoint). When it ends first (for instance a Lua error) the
+    task fails with the last lines of the log; when it has not trained within O(startup_timeout) seconds
+    the task fails with the log tail and leaves the trainer running."
+  - Before a start the module estimates the memory the run takes (char-rnn keeps the whole corpus in
+    memory, and C(seq_length) clones of the network with their activations for a batch) and warns when
+    it exceeds the memory available to the task (C(MemAvailable), or less under a cgroup memory limit),
+    instead of leaving the kernel to kill the trainer later (RV(memory)).
   - A run never overwrites a checkpoint of an earlier run. char-rnn restarts its epoch count at 0 on resume,
     and its fixed default seed makes a run from scratch repeat an earlier run's losses, so either could
     write a name an earlier run wrote. When checkpoints of the savefile exist in O(checkpoint_dir), the run
@@ -97,9 +115,26 @@ options:
     default: -1
   resume:
     description:
-      - When checkpoints of this savefile exist in O(checkpoint_dir), start with C(-init_from) the latest one.
+      - When checkpoints of this savefile exist in O(checkpoint_dir), start with C(-init_from) the latest one,
+        unless it does not fit the dataset or the options (see the description); then the run starts from
+        scratch under a new run savefile, with a warning.
     type: bool
     default: true
+  require_resume:
+    description:
+      - Fail, before stopping or starting anything, unless the run can resume (a checkpoint of this savefile
+        exists and fits the dataset and the options). The message names each difference.
+      - Needs O(resume=true).
+    type: bool
+    default: false
+  startup_timeout:
+    description:
+      - Seconds a new trainer has to get past loading (preprocessing the corpus, building and cloning the
+        network) and log its first iteration before the task fails with the log tail. The trainer is left
+        running then.
+      - With a large C(print_every) the first iteration line comes later; raise this with it.
+    type: int
+    default: 300
   threads:
     description:
       - OpenBLAS threads (C(OPENBLAS_NUM_THREADS)).
@@ -203,6 +238,13 @@ EXAMPLES = r'''
     state: restarted
     resume: false
 
+- name: Continue the latest model with a lower learning rate, or fail naming what does not fit
+  rnn_bootstrap.charrnn.train:
+    state: restarted
+    require_resume: true
+    options:
+      learning_rate: 0.0005
+
 - name: Stop training
   rnn_bootstrap.charrnn.train:
     state: stopped
@@ -259,10 +301,28 @@ set_aside:
   type: list
   elements: str
 savefile:
-  description: The savefile the run writes checkpoints under (C(<savefile>.run<N>) after earlier runs).
-  returned: when a run was started or would be started
+  description:
+    - The savefile the run writes checkpoints under (C(<savefile>.run<N>) after earlier runs); for a
+      session that already runs, the one it was started with. Wait for its checkpoints with
+      M(rnn_bootstrap.charrnn.checkpoint) and this savefile, not an earlier run's.
+  returned: always
   type: str
   sample: lstm.run2
+not_resumed:
+  description:
+    - The latest checkpoint and why the run did not resume from it (the vocabulary of the dataset, the
+      architecture flags asked for, or a checkpoint that cannot be loaded); null when the run resumes or
+      no checkpoint exists.
+  returned: when a run was started or would be started
+  type: dict
+  sample: {checkpoint: /opt/rnn-karpathy/cv/lm_lstm_epoch2.36_1.7637.t7,
+           differences: ["rnn_size: 256 asked, the checkpoint has 128"]}
+memory:
+  description:
+    - The estimated memory of the run and the memory available, in MiB (C(available) null when unknown).
+  returned: when a run was started or would be started
+  type: dict
+  sample: {estimated_mib: 352, available_mib: 901, fits: true}
 finished:
   description: The last run already trained to its last iteration with these settings, so nothing started.
   returned: always
@@ -294,6 +354,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import checkpoints as ckpt
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import common
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import precision as prec
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import resume
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import sampling
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import screen
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import trainlog
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import trainopts
@@ -339,6 +401,11 @@ def running_status(screen_bin, session, log_path, runner):
                 break
     return {'sessions': sessions, 'alive': alive, 'pid': pid, 'state': state,
             'running': bool(alive) or pid is not None}
+
+
+def freed_memory(status):
+    """Memory the trainer a restart stops gives back (its resident size)."""
+    return screen.resident_bytes(status['pid']) if status['running'] and status['pid'] else 0
 
 
 def stop_run(module, screen_bin, session, log_path, status, runner):
@@ -433,10 +500,10 @@ def finished_run(log_path, base_command, env):
     return state if summary.get('phase') == 'last_iteration' else None
 
 
-def find_resume(checkpoint_dir_abs, savefile, log_path):
+def find_resume(checkpoint_dir_abs, savefile, log_path, trainer_running=False):
     """(latest complete checkpoint to resume from or None, paths of truncated checkpoints).
 
-    The trainer is not running here, so every checkpoint with a stable size
+    When the trainer is not running, every checkpoint with a stable size
     counts as complete; but one whose "saving checkpoint to" line was the
     last thing a trainer said before it died without exiting 0 (killed,
     crashed, or gone with the host, leaving no end line) may be truncated.
@@ -446,9 +513,69 @@ def find_resume(checkpoint_dir_abs, savefile, log_path):
     saves = trainlog.saved_checkpoints(log['lines'])
     code = training.exit_status(log['lines'])
     entries = ckpt.list_checkpoints(checkpoint_dir_abs, savefile)
-    complete, suspect = ckpt.classify(entries, saves, trainer_running=False, abandoned=log['exists'] and code != 0)
+    complete, suspect = ckpt.classify(entries, saves, trainer_running=trainer_running,
+                                      abandoned=log['exists'] and code != 0 and not trainer_running)
     last = ckpt.latest(complete)
     return (last['path'] if last else None), [e['path'] for e in suspect]
+
+
+def resume_plan(module, th, chdir, data_dir, data_dir_abs, dataset, flags, checkpoint):
+    """Whether the run can continue `checkpoint` as asked (see resume.py): a dict with resume_from (the
+    checkpoint, or None), not_resumed ({checkpoint, differences} or None), probe and vocab_size."""
+    plan = {'resume_from': None, 'not_resumed': None, 'probe': None, 'vocab_size': None}
+    if not checkpoint:
+        return plan
+    # The loader reads vocab.t7 when it is up to date, else it builds the vocabulary from input.txt.
+    vocab_t7 = None if dataset['needs_preprocessing'] else os.path.join(data_dir_abs, 'vocab.t7')
+    rc, out, err, probe = sampling.run_probe(module.run_command, th, chdir, checkpoint, vocab_file=vocab_t7)
+    if probe['kind'] is None:
+        module.fail_json(msg='th could not load checkpoint %s to check that training can resume from it '
+                             '(exit status %d): %s' % (checkpoint, rc, (err or out).strip()[-2000:]))
+    vocab = probe['dataset_vocab']
+    if vocab is None:
+        vocab = resume.input_vocabulary(os.path.join(data_dir_abs, 'input.txt'))
+    plan.update(probe=probe, vocab_size=len(vocab))
+    differences = resume.differences(probe, vocab, flags, dataset_shown='%s/input.txt' % data_dir)
+    if differences:
+        plan['not_resumed'] = {'checkpoint': checkpoint, 'differences': differences}
+    else:
+        plan['resume_from'] = checkpoint
+    return plan
+
+
+def require_resume_error(p, savefile, checkpoint_dir_abs, plan):
+    """With require_resume, why the run cannot resume; else None."""
+    if not p['require_resume'] or plan['resume_from']:
+        return None
+    if plan['not_resumed']:
+        return ('require_resume: training cannot resume from %s: %s. Nothing was stopped or started. Train '
+                'with the dataset and architecture of that checkpoint, or set require_resume to false to '
+                'train a new model from scratch under a new run savefile (the checkpoints stay)'
+                % (plan['not_resumed']['checkpoint'], '; '.join(plan['not_resumed']['differences'])))
+    return ("require_resume: there is no complete checkpoint of savefile '%s' in %s to resume from. Nothing "
+            "was stopped or started. Set require_resume to false to train from scratch"
+            % (savefile, checkpoint_dir_abs))
+
+
+def memory_check(flags, dataset, plan, freed=0):
+    """(the RV memory dict, a warning or None) for the model the run will train on this corpus."""
+    model = resume.effective_model(flags, plan['probe'] if plan['resume_from'] else None)
+    estimate = trainopts.estimate_memory_bytes(
+        model['model'], model['rnn_size'], model['num_layers'], plan['vocab_size'] or trainopts.MAX_VOCAB,
+        trainopts.flag_value(flags, 'seq_length'), trainopts.flag_value(flags, 'batch_size'),
+        dataset['input_bytes'], needs_preprocessing=dataset['needs_preprocessing'])
+    available = trainopts.available_memory_bytes()
+    warning = trainopts.memory_warning(estimate, available, freed=freed)
+    mib = 1 << 20
+    return ({'estimated_mib': trainopts.mib_up(estimate['total']),
+             'available_mib': None if available is None else (available + freed) // mib,
+             'fits': warning is None}, warning)
+
+
+def not_resumed_warning(plan, run_save):
+    return ('not resuming from %s: %s. Training a new model from scratch under savefile %s; the earlier '
+            'checkpoints stay (set require_resume to fail instead)'
+            % (plan['not_resumed']['checkpoint'], '; '.join(plan['not_resumed']['differences']), run_save))
 
 
 def set_aside(paths):
@@ -529,15 +656,39 @@ def start_run(module, screen_bin, p, chdir, checkpoint_dir_abs, log_path, argv, 
         code = training.exit_status(log['lines'])
         tail = trainlog.tail(log['lines'], training.LOG_TAIL_LINES)
         if summary['phase'] in ('error', 'nan', 'exploding') or code not in (None, 0):
-            module.fail_json(msg='the trainer exited at once (status %s, %s); last log lines:\n%s'
-                             % (code, summary['phase'], '\n'.join(tail)),
+            module.fail_json(msg='the trainer ended before it trained (status %s, %s); last log lines (%s):\n%s'
+                             % (code, summary['phase'], log_path, '\n'.join(tail)),
                              command=argv, log_path=log_path, log_tail=tail, exit_status=code)
         if code is None:
             module.fail_json(msg='the trainer did not come up within %ds; last log lines:\n%s'
                              % (STARTUP_TIMEOUT, '\n'.join(tail)), command=argv, log_path=log_path, log_tail=tail)
         warnings.append('the trainer already exited (status %s) after %s iteration(s); see %s'
                         % (code, summary['iteration'] or 0, log_path))
+        return pid, warnings
+    warnings.extend(wait_until_training(module, p, pid, argv, log_path, offset))
     return pid, warnings
+
+
+def wait_until_training(module, p, pid, argv, log_path, offset):
+    """Returns once the new trainer has trained (warnings), or fails the task with the log tail."""
+    seen = training.wait_until_trained(log_path, offset, pid, p['startup_timeout'])
+    summary, code, tail = seen['summary'], seen['exit_status'], seen['tail']
+    details = dict(command=argv, log_path=log_path, log_tail=tail, exit_status=code, pid=pid)
+    if seen['outcome'] == 'timeout':
+        module.fail_json(msg='the trainer (pid %d) has not logged a first iteration within %ds (startup_timeout): '
+                             'it is still %s. It keeps running in screen session %s; raise startup_timeout for a '
+                             'large corpus or print_every, or stop it with state=stopped. Last log lines (%s):\n%s'
+                             % (pid, p['startup_timeout'], 'loading' if summary['phase'] == 'starting'
+                                else summary['phase'], p['session'], log_path, '\n'.join(tail)),
+                         running=True, **details)
+    if seen['outcome'] == 'ended':
+        if summary['phase'] in ('error', 'nan', 'exploding') or code not in (None, 0) \
+                or not training.has_trained(summary):
+            module.fail_json(msg='the trainer ended before it trained (status %s, %s); last log lines (%s):\n%s'
+                                 % (code, summary['phase'], log_path, '\n'.join(tail)), running=False, **details)
+        return ['the trainer already exited (status %s) after %s iteration(s); see %s'
+                % (code, summary['iteration'] or 0, log_path)]
+    return []
 
 
 def main():
@@ -551,6 +702,8 @@ def main():
         th=dict(type='path'),
         gpuid=dict(type='int', default=-1),
         resume=dict(type='bool', default=True),
+        require_resume=dict(type='bool', default=False),
+        startup_timeout=dict(type='int', default=300),
         threads=dict(type='int'),
         omp_threads=dict(type='int', default=1),
         precision=dict(type='str', default=prec.DEFAULT_PRECISION, choices=list(prec.PRECISIONS)),
@@ -574,6 +727,10 @@ def main():
         module.fail_json(msg='keep must be 0 (keep every checkpoint) or more, got %d' % p['keep'])
     if p['stop_timeout'] < 0:
         module.fail_json(msg='stop_timeout must be >= 0, got %d' % p['stop_timeout'])
+    if p['startup_timeout'] < 1:
+        module.fail_json(msg='startup_timeout must be >= 1, got %d' % p['startup_timeout'])
+    if p['require_resume'] and not p['resume']:
+        module.fail_json(msg='require_resume needs resume=true: a run that must resume cannot start from scratch')
     try:
         flags = trainopts.validate_options(p['options'])
     except trainopts.OptionError as e:
@@ -595,16 +752,24 @@ def main():
 
     result = dict(changed=False, session=p['session'], pid=None, command=[], log_path=log_path,
                   checkpoint_dir=checkpoint_dir_abs, resumed_from=None, env=env, running=False,
-                  finished=False, precision=p['precision'])
+                  finished=False, precision=p['precision'], savefile=savefile)
 
     def base_argv(th):
         return trainopts.build_train_argv(th, flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'],
                                           precision=p['precision'], launcher=launcher)
 
-    def resume_point():
+    def resume_point(trainer_running=False):
         """(checkpoint to resume from or None, truncated checkpoints a dead trainer left)."""
-        resumed, truncated = find_resume(checkpoint_dir_abs, savefile, log_path)
+        resumed, truncated = find_resume(checkpoint_dir_abs, savefile, log_path, trainer_running)
         return (resumed if p['resume'] else None), truncated
+
+    def plan_for(th, dataset, checkpoint):
+        plan = resume_plan(module, th, chdir, p['data_dir'], data_dir_abs, dataset, flags, checkpoint)
+        err = require_resume_error(p, savefile, checkpoint_dir_abs, plan)
+        if err:
+            module.fail_json(msg=err, not_resumed=plan['not_resumed'], **dict(
+                (k, v) for k, v in result.items() if k != 'msg'))
+        return plan
 
     def run_command(th, resumed):
         """(the savefile the new run writes under, its argv)."""
@@ -618,6 +783,8 @@ def main():
         res['pid'] = status['pid']
         res['running'] = True
         res['command'] = st.get('command') or []
+        if st.get('command'):
+            res['savefile'] = trainopts.argv_flag(st['command'], 'savefile')
         res['resumed_from'] = st.get('resumed_from')
         res['precision'] = prec.precision_of(res['command']) or res['precision']
         if st.get('env'):
@@ -632,6 +799,7 @@ def main():
         if done:
             result.update(command=done.get('command') or [], finished=True,
                           precision=prec.precision_of(done.get('command')) or p['precision'],
+                          savefile=trainopts.argv_flag(done.get('command'), 'savefile'),
                           msg='training with these settings already ran to its last iteration; '
                               'use state=restarted to train again')
             module.exit_json(**result)
@@ -651,10 +819,17 @@ def main():
             module.exit_json(**result)
         leave_finished_run(status)
         th, dataset = preflight(module, p, chdir, data_dir_abs, checkpoint_dir_abs, log_path, flags)
-        resumed, truncated = resume_point()
-        run_save, argv = run_command(th, resumed)
-        result.update(changed=True, command=argv, dataset=dataset, running=True, resumed_from=resumed,
-                      savefile=run_save, set_aside=[t + '.incomplete' for t in truncated])
+        resumed, truncated = resume_point(trainer_running=status['running'])
+        plan = plan_for(th, dataset, resumed)
+        memory, memory_warning = memory_check(flags, dataset, plan, freed=freed_memory(status))
+        run_save, argv = run_command(th, plan['resume_from'])
+        if plan['not_resumed']:
+            module.warn(not_resumed_warning(plan, run_save))
+        if memory_warning:
+            module.warn(memory_warning)
+        result.update(changed=True, command=argv, dataset=dataset, running=True, resumed_from=plan['resume_from'],
+                      savefile=run_save, set_aside=[t + '.incomplete' for t in truncated],
+                      not_resumed=plan['not_resumed'], memory=memory)
         if status['running']:
             result['stopped_pids'] = [status['pid']] if status['pid'] else []
         module.exit_json(**result)
@@ -697,6 +872,10 @@ def main():
 
         leave_finished_run(status)
         th, dataset = preflight(module, p, chdir, data_dir_abs, checkpoint_dir_abs, log_path, flags)
+        # Decide before stopping anything: a run that must resume fails here, having changed nothing.
+        resumed, dummy = resume_point(trainer_running=status['running'])
+        plan = plan_for(th, dataset, resumed)
+        memory, memory_warning = memory_check(flags, dataset, plan, freed=freed_memory(status))
         if prec.needs_launcher(p['precision']):
             # Before a running trainer is stopped: a launcher that cannot be written changes nothing.
             try:
@@ -709,18 +888,25 @@ def main():
             result['stopped_pids'] = stop_run(module, screen_bin, p['session'], log_path, status, runner)
         elif p['state'] == 'restarted':
             result['stopped_pids'] = []
-        resumed, truncated = resume_point()
+        resumed_now, truncated = resume_point()
+        if resumed_now != resumed:  # the stopped trainer finished a checkpoint meanwhile
+            plan = plan_for(th, dataset, resumed_now)
         result['set_aside'] = set_aside(truncated)
         for path in result['set_aside']:
             module.warn('the last trainer died while writing %s: renamed it so that nothing takes it for a '
                         'checkpoint' % path)
-        run_save, argv = run_command(th, resumed)
+        run_save, argv = run_command(th, plan['resume_from'])
+        if plan['not_resumed']:
+            module.warn(not_resumed_warning(plan, run_save))
+        if memory_warning:
+            module.warn(memory_warning)
         pid, warnings = start_run(module, screen_bin, p, chdir, checkpoint_dir_abs, log_path, argv,
-                                  base_argv(th), env, resumed, runner, savefile)
+                                  base_argv(th), env, plan['resume_from'], runner, savefile)
         for w in warnings:
             module.warn(w)
-        result.update(changed=True, pid=pid, command=argv, resumed_from=resumed, dataset=dataset,
-                      running=pid is not None, savefile=run_save)
+        result.update(changed=True, pid=pid, command=argv, resumed_from=plan['resume_from'], dataset=dataset,
+                      running=pid is not None, savefile=run_save, not_resumed=plan['not_resumed'],
+                      memory=memory)
     finally:
         lock.__exit__()
     module.exit_json(**result)

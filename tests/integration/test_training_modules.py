@@ -150,7 +150,7 @@ def test_run_without_checkpoint_fails_fast(play, charrnn_dir):
     r = play.run([
         train_task(charrnn_dir, s, options={'eval_val_every': 1000}),
         ckpt_task(charrnn_dir, s, wait='first', timeout=120),
-    ], env={'STANDIN_SLEEP': '0.01', 'STANDIN_EXPLODE_AT': '12'})
+    ], env={'STANDIN_SLEEP': '0.01', 'STANDIN_EXPLODE_AT': '150'})
     start, waited = r
     assert start['changed'] is True
     assert waited['failed'] is True and waited['timed_out'] is False

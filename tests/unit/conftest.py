@@ -119,6 +119,31 @@ def run_module(main, args, check_mode=False, diff=False, monkeypatch=None):
     raise AssertionError('module returned without exit_json/fail_json')
 
 
+# How the stand-in th marks its checkpoint files (tests/stand_in_trainer/th).
+STAND_IN_HEADER = b'STAND-IN char-rnn checkpoint (tests/stand_in_trainer/th, not a Torch file)\n'
+
+
+def write_stand_in_checkpoint(path, text, rnn_size=128, num_layers=2, model='lstm', mtime=None):
+    """A checkpoint the stand-in th reads (and the train module's probe through it): the vocabulary of
+    `text` (str or bytes) and the model options train.lua keeps in checkpoint.opt."""
+    data = text.encode('utf-8') if not isinstance(text, bytes) else text
+    vocab = sorted(set(bytearray(data)))
+    opt = {'rnn_size': rnn_size, 'num_layers': num_layers, 'model': model}
+    body = {'opt': opt, 'vocab': vocab, 'counts': [data.count(bytes(bytearray([b]))) for b in vocab],
+            'epoch': 1.0, 'i': 1, 'val_loss': 1.5}
+    with open(str(path), 'wb') as f:
+        f.write(STAND_IN_HEADER + json.dumps(body, sort_keys=True).encode('utf-8') + b'\n')
+    if mtime is not None:
+        os.utime(str(path), (mtime, mtime))
+    return path
+
+
+@pytest.fixture
+def stand_in_checkpoint():
+    """write(path, text, rnn_size=128, num_layers=2, model='lstm', mtime=None): a stand-in checkpoint."""
+    return write_stand_in_checkpoint
+
+
 @pytest.fixture
 def stand_in_th():
     return STAND_IN_TH

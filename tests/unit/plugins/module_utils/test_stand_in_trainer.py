@@ -14,6 +14,7 @@ import subprocess
 
 import pytest
 
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import sampling
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import trainlog
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import trainopts
 
@@ -123,3 +124,59 @@ def test_launcher_usage_errors(charrnn_dir, stand_in_th, args):
     rc, out, err = _standin(charrnn_dir, stand_in_th, launcher, *args)
     assert rc == 1 and 'usage: th <this file> float|double train.lua' in err
     assert trainlog.parse_line(err.splitlines()[0])['kind'] == 'error'
+
+
+def _checkpoint_of(charrnn_dir, th, corpus, *flags):
+    """Train the stand-in briefly on corpus in data/<name>; returns the last checkpoint's path."""
+    data = charrnn_dir / 'data' / ('c%d' % len(list((charrnn_dir / 'data').glob('c*'))))
+    data.mkdir(parents=True)
+    (data / 'input.txt').write_bytes(corpus)
+    cv = charrnn_dir / ('cv-' + data.name)
+    proc = subprocess.run([th, 'train.lua', '-data_dir', str(data), '-checkpoint_dir', str(cv), '-gpuid', '-1',
+                           '-batch_size', '10', '-seq_length', '10', '-max_epochs', '1', '-eval_val_every', '5']
+                          + list(flags), cwd=str(charrnn_dir), env=dict(os.environ, STANDIN_SLEEP='0'),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=True)
+    assert proc.returncode == 0
+    return data, sorted(str(p) for p in cv.glob('lm_*.t7'))[-1]
+
+
+def test_init_from_another_vocabulary_is_train_lua_s_assert(charrnn_dir, stand_in_th):
+    dummy, ckpt = _checkpoint_of(charrnn_dir, stand_in_th, b'abcdefghij\n' * 300)
+    other, dummy = _checkpoint_of(charrnn_dir, stand_in_th, b'ABCDEFGHIJ\n' * 300)
+    proc = subprocess.run([stand_in_th, 'train.lua', '-data_dir', str(other), '-gpuid', '-1', '-batch_size', '10',
+                           '-seq_length', '10', '-init_from', ckpt], cwd=str(charrnn_dir),
+                          env=dict(os.environ, STANDIN_SLEEP='0'), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          check=False)
+    assert proc.returncode == 1
+    err = proc.stderr.decode()
+    assert err.startswith('/opt/torch/install/bin/luajit: train.lua:137: error, the character vocabulary for this '
+                          'dataset and the one in the saved checkpoint are not the same. This is trouble.\n')
+    assert 'loading a model from checkpoint ' + ckpt in proc.stdout.decode()
+    assert trainlog.summarize(proc.stdout.decode().splitlines() + err.splitlines())['phase'] == 'error'
+
+
+def test_init_from_takes_the_checkpoint_s_model_and_says_so(charrnn_dir, stand_in_th):
+    data, ckpt = _checkpoint_of(charrnn_dir, stand_in_th, b'abcdefghij\n' * 300, '-rnn_size', '64', '-model', 'gru')
+    proc = subprocess.run([stand_in_th, 'train.lua', '-data_dir', str(data), '-gpuid', '-1', '-batch_size', '10',
+                           '-seq_length', '10', '-max_epochs', '0.2', '-rnn_size', '256', '-init_from', ckpt],
+                          cwd=str(charrnn_dir), env=dict(os.environ, STANDIN_SLEEP='0'), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, check=True)
+    out = proc.stdout.decode()
+    assert 'overwriting rnn_size=64, num_layers=2, model=gru based on the checkpoint.\t\n' in out
+    assert 'creating an' not in out
+
+
+def test_probe_reports_the_checkpoint_model_and_the_dataset_vocabulary(charrnn_dir, stand_in_th, tmp_path):
+    data, ckpt = _checkpoint_of(charrnn_dir, stand_in_th, b'abcdefghij\n' * 300, '-num_layers', '3')
+    script = tmp_path / 'charrnn_probe.lua'
+    script.write_text(sampling.PROBE_SCRIPT)
+    env = dict(os.environ, CHARRNN_CHECKPOINT=ckpt, CHARRNN_VOCAB=str(data / 'vocab.t7'))
+    out = subprocess.run([stand_in_th, str(script)], cwd=str(charrnn_dir), env=env, stdout=subprocess.PIPE,
+                         check=True).stdout
+    info = sampling.parse_probe_output(out)
+    assert info['model'] == {'model': 'lstm', 'rnn_size': 128, 'num_layers': 3}
+    assert info['vocab'] == info['dataset_vocab'] == set(bytearray(b'abcdefghij\n'))
+    env['CHARRNN_VOCAB'] = str(tmp_path / 'missing.t7')
+    out = subprocess.run([stand_in_th, str(script)], cwd=str(charrnn_dir), env=env, stdout=subprocess.PIPE,
+                         check=True).stdout
+    assert sampling.parse_probe_output(out)['dataset_vocab_error']

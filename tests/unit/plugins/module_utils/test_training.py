@@ -189,3 +189,71 @@ def test_wrapper_prunes_while_and_after_the_trainer_runs(tmp_path):
     subprocess.check_call(argv)
     assert sorted(os.listdir(str(cv))) == ['lm_lstm_epoch1.1.00_1.1.t7', 'lm_lstm_epoch1.3.00_1.3.t7']
     assert log.read_text().splitlines()[-1] == '[charrnn] run ended: exit status 0'
+
+
+class _Clock:
+    """A clock that a sleeper advances; the log grows with the time that passes."""
+
+    def __init__(self, log, script):
+        self.now = 0.0
+        self.log = log
+        self.script = list(script)  # (time, text to append)
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+        while self.script and self.script[0][0] <= self.now:
+            with open(str(self.log), 'a') as f:
+                f.write(self.script.pop(0)[1])
+
+
+LOADING = ('loading data files...\t\nvocab size: 65\t\ncreating an lstm with 2 layers\t\n'
+           'number of parameters in the model: 240321\t\ncloning rnn\t\ncloning criterion\t\n')
+ITERATION = '1/21150 (epoch 0.002), train_loss = 4.19766416, grad/param norm = 5.1e-01, time/batch = 0.2201s\t\n'
+
+
+def _waiting(tmp_path, monkeypatch, script, alive=True, timeout=30):
+    log = tmp_path / 'train.log'
+    log.write_text('old run\t\n' + ITERATION + '[charrnn] run started 2026 session=s: th train.lua\n')
+    offset = log.stat().st_size - len('[charrnn] run started 2026 session=s: th train.lua\n')
+    clock = _Clock(log, script)
+    monkeypatch.setattr(training.screen, 'pid_alive', lambda pid: alive if not callable(alive) else alive(clock.now))
+    return training.wait_until_trained(str(log), offset, 4242, timeout, clock=clock.clock, sleeper=clock.sleep,
+                                       poll=0.5), clock
+
+
+def test_started_means_a_first_iteration(tmp_path, monkeypatch):
+    seen, clock = _waiting(tmp_path, monkeypatch, [(1, LOADING), (10, ITERATION)])
+    assert seen['outcome'] == 'training' and seen['summary']['iteration'] == 1
+    assert 10 <= clock.now < 11  # loading alone is not training; an earlier run's iteration does not count
+
+
+def test_a_trainer_that_dies_while_loading_has_ended(tmp_path, monkeypatch):
+    assert_line = ('/opt/torch/install/bin/luajit: train.lua:137: error, the character vocabulary for this dataset '
+                   'and the one in the saved checkpoint are not the same. This is trouble.\n')
+    seen, clock = _waiting(tmp_path, monkeypatch, [(1, LOADING), (2, assert_line + 'stack traceback:\n'),
+                                                   (2.5, '[charrnn] run ended: exit status 1\n')],
+                           alive=lambda now: now < 2.2)
+    assert seen['outcome'] == 'ended' and seen['exit_status'] == 1
+    assert seen['summary']['phase'] == 'error' and any('train.lua:137' in x for x in seen['tail'])
+
+
+def test_a_trainer_gone_without_an_end_line_has_ended_after_a_grace(tmp_path, monkeypatch):
+    seen, clock = _waiting(tmp_path, monkeypatch, [(1, LOADING)], alive=lambda now: now < 2)
+    assert seen['outcome'] == 'ended' and seen['exit_status'] is None
+    assert 5 <= clock.now < 6
+
+
+def test_a_trainer_still_loading_at_the_timeout(tmp_path, monkeypatch):
+    seen, clock = _waiting(tmp_path, monkeypatch, [(1, LOADING)], timeout=30)
+    assert seen['outcome'] == 'timeout' and seen['summary']['phase'] == 'starting'
+    assert seen['tail'][-1] == 'cloning criterion'
+
+
+def test_a_checkpoint_or_an_evaluation_is_training_too(tmp_path, monkeypatch):
+    seen, clock = _waiting(tmp_path, monkeypatch, [(1, LOADING + 'evaluating loss over split index 2\t\n')])
+    assert seen['outcome'] == 'training'
+    assert training.has_trained({'iteration': None, 'last_checkpoint': 'cv/x.t7', 'phase': 'saving'})
+    assert not training.has_trained({'iteration': None, 'last_checkpoint': None, 'phase': 'starting'})

@@ -200,3 +200,12 @@ def test_loss_curves_of_the_current_run():
     train, val = trainlog.loss_curves(lines)
     assert train == [(1, 4.0), (3, 3.5), (4, 3.4)]
     assert val == [(4, 2.1234)]
+
+
+def test_median_of_an_even_count_reads_as_logged():
+    lines = [it_line(1, 100, 0.01, tpb=0.2201), it_line(2, 100, 0.02, tpb=0.2201)]
+    lines += [it_line(3, 100, 0.03, tpb=0.2200), it_line(4, 100, 0.04, tpb=0.2202)]
+    s = trainlog.summarize(lines)
+    assert s['median_time_per_batch'] == 0.2201 and repr(s['median_time_per_batch']) == '0.2201'
+    s = trainlog.summarize([it_line(1, 100, 0.01, tpb=0.1), it_line(2, 100, 0.02, tpb=0.2)])
+    assert repr(s['median_time_per_batch']) == '0.15'

@@ -236,3 +236,78 @@ def test_disk_space_error_names_the_fix(tmp_path):
     assert '50 MiB free' in err and '22 checkpoint(s)' in err and 'set keep' in err
     err = trainopts.disk_space_error(str(tmp_path), {}, dataset, keep=2, statvfs=lambda p: _Statvfs(50 << 20))
     assert '4 checkpoint(s)' in err and 'at once with keep=2' in err
+
+
+def test_parameter_count_is_char_rnn_s():
+    # train.lua prints "number of parameters in the model: 240321" for its default model on tinyshakespeare
+    assert trainopts.parameter_count('lstm', 128, 2, 65) == 240321
+    assert trainopts.parameter_count('rnn', 128, 2, 65) < trainopts.parameter_count('gru', 128, 2, 65) \
+        < trainopts.parameter_count('lstm', 128, 2, 65)
+
+
+def test_memory_estimate_parts():
+    default = trainopts.estimate_memory_bytes('lstm', 128, 2, 65, 50, 50, 1115394)
+    assert default['total'] == sum(v for k, v in default.items() if k != 'total')
+    assert default['parameters'] == 240321 * 8 * trainopts.PARAMETER_COPIES
+    assert default['corpus'] == 2 * 1115394
+    # char-rnn's default model on tinyshakespeare trains on a box with 1 GiB and no swap
+    assert default['total'] < 600 << 20
+    assert trainopts.estimate_memory_bytes('lstm', 128, 2, 65, 50, 50, 1115394, needs_preprocessing=True)['corpus'] \
+        == 3 * 1115394
+
+
+def test_memory_estimate_grows_with_what_char_rnn_keeps():
+    base = dict(model='lstm', rnn_size=128, num_layers=2, vocab=65, seq_length=50, batch_size=50,
+                input_bytes=1 << 20)
+
+    def total(**kw):
+        return trainopts.estimate_memory_bytes(**dict(base, **kw))['total']
+    # activations scale with the clones (seq_length) and the batch; the corpus is held whole
+    assert total(seq_length=100) - total() == total(batch_size=100) - total()
+    assert total(seq_length=100) - total() > 200 << 20
+    assert total(input_bytes=(1 << 20) + (500 << 20)) - total() == 1000 << 20
+    assert total(rnn_size=512, num_layers=3) > 4 * total()
+    assert total(model='rnn') < total(model='gru') < total()
+
+
+def test_available_memory_reads_meminfo_and_the_cgroup_limit(tmp_path):
+    meminfo = tmp_path / 'meminfo'
+    meminfo.write_text('MemTotal:       16000000 kB\nMemFree:         1000 kB\nMemAvailable:    8000000 kB\n')
+    cgroup = tmp_path / 'cgroup'
+    cgroup.mkdir()
+    assert trainopts.available_memory_bytes(str(meminfo), str(cgroup)) == 8000000 * 1024
+    # cgroup v2, no limit
+    (cgroup / 'memory.max').write_text('max\n')
+    (cgroup / 'memory.current').write_text('%d\n' % (100 << 20))
+    assert trainopts.available_memory_bytes(str(meminfo), str(cgroup)) == 8000000 * 1024
+    # a container with --memory 1g, 100 MiB used
+    (cgroup / 'memory.max').write_text('%d\n' % (1 << 30))
+    assert trainopts.available_memory_bytes(str(meminfo), str(cgroup)) == (1 << 30) - (100 << 20)
+    # cgroup v1
+    v1 = tmp_path / 'v1'
+    (v1 / 'memory').mkdir(parents=True)
+    (v1 / 'memory' / 'memory.limit_in_bytes').write_text('%d\n' % (512 << 20))
+    (v1 / 'memory' / 'memory.usage_in_bytes').write_text('%d\n' % (12 << 20))
+    assert trainopts.available_memory_bytes(str(meminfo), str(v1)) == 500 << 20
+    (v1 / 'memory' / 'memory.limit_in_bytes').write_text('9223372036854771712\n')  # v1's "no limit"
+    assert trainopts.available_memory_bytes(str(meminfo), str(v1)) == 8000000 * 1024
+    assert trainopts.available_memory_bytes(str(tmp_path / 'none'), str(tmp_path / 'none')) is None
+
+
+def test_memory_warning_names_the_parts_and_the_fix():
+    estimate = trainopts.estimate_memory_bytes('lstm', 512, 3, 65, 50, 50, 1115394)
+    assert trainopts.memory_warning(estimate, None) is None
+    assert trainopts.memory_warning(estimate, estimate['total']) is None
+    warning = trainopts.memory_warning(estimate, 900 << 20)
+    assert warning.startswith('the run needs about %d MiB of memory' % trainopts.mib_up(estimate['total']))
+    assert 'this host has 900 MiB available' in warning and 'Lower rnn_size, num_layers, batch_size or seq_length' \
+        in warning
+    # memory a restart frees counts as available
+    assert trainopts.memory_warning(estimate, 900 << 20, freed=estimate['total']) is None
+
+
+def test_argv_flag():
+    argv = ['th', 'train.lua', '-data_dir', 'd', '-savefile', 'lstm.run2', '-init_from', 'x']
+    assert trainopts.argv_flag(argv, 'savefile') == 'lstm.run2'
+    assert trainopts.argv_flag(['th', 'train.lua'], 'savefile') == 'lstm'
+    assert trainopts.argv_flag(None, 'savefile') == 'lstm'

@@ -21,7 +21,7 @@ def hosts(tmp_path):
     log.write_text(LOG)
     return [
         {'name': 'box1', 'distribution': 'Debian 12.11', 'bootstrap_seconds': 201.4,
-         'first_checkpoint_seconds': 3725, 'best_val_loss': 2.9, 'log': str(log),
+         'first_checkpoint_seconds': 3725, 'rerun_seconds': 8.4, 'best_val_loss': 2.9, 'log': str(log),
          'training': {'running': True, 'iteration': 99, 'iterations': 300, 'median_time_per_batch': 0.125,
                       'train_loss': 3.01, 'eta_seconds': 25.1}},
         {'name': 'box2'},
@@ -33,8 +33,8 @@ def test_writes_table_and_chart_then_changes_nothing(module_runner, tmp_path):
     result = module_runner(report.main, {'dest': str(dest), 'hosts': hosts(tmp_path)})
     assert result['changed'] is True
     text = (dest / 'report.md').read_text()
-    assert '| box1 | Debian 12.11 | 3m 21s | 1h 02m | running | 99/300 | 0.125 | 3.0100 | 2.9000 | 25s |' in text
-    assert '| box2 | - | - | - | - | - | - | - | - | - |' in text
+    assert '| box1 | Debian 12.11 | 3m 21s | 1h 02m | 8s | running | 99/300 | 0.125 | 3.0100 | 2.9000 | 25s |' in text
+    assert '| box2 | - | - | - | - | - | - | - | - | - | - |' in text
     assert (dest / 'loss.png').read_bytes().startswith(b'\x89PNG')
     assert result['curves'] == {'box1': {'train': 99, 'val': 1}, 'box2': {'train': 0, 'val': 0}}
     again = module_runner(report.main, {'dest': str(dest), 'hosts': hosts(tmp_path)})

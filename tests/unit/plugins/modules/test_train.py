@@ -107,6 +107,8 @@ def run(module_runner, args, **kw):
     ({'stop_timeout': -1}, 'stop_timeout must be >= 0'),
     ({'precision': 'half'}, 'value of precision must be one of: float, double, got: half'),
     ({'precision': 'single'}, 'value of precision must be one of: float, double'),
+    ({'startup_timeout': 0}, 'startup_timeout must be >= 1'),
+    ({'require_resume': True, 'resume': False}, 'require_resume needs resume=true'),
     ({'no_such_option': 1}, 'no_such_option'),
 ])
 def test_invalid_options(module_runner, module_fail, base_args, override, fragment):
@@ -182,21 +184,21 @@ def test_check_mode_starts_nothing(module_runner, base_args, charrnn_dir, fake_s
     assert not (charrnn_dir / 'cv').exists()
 
 
-def test_check_mode_reports_resume(module_runner, base_args, charrnn_dir, fake_screen):
+def test_check_mode_reports_resume(module_runner, base_args, charrnn_dir, fake_screen, stand_in_checkpoint):
     cv = charrnn_dir / 'cv'
     cv.mkdir()
+    corpus = (charrnn_dir / 'data' / 'tiny' / 'input.txt').read_bytes()
     old = cv / 'lm_lstm_epoch9.00_1.5000.t7'
     new = cv / 'lm_lstm_epoch1.00_1.4000.t7'  # a resumed run: lower epoch, written later
     other = cv / 'lm_gru_epoch5.00_1.0000.t7'
     for i, p in enumerate((old, new, other)):
-        p.write_text('x')
-        os.utime(str(p), (1000 + i, 1000 + i))
+        stand_in_checkpoint(p, corpus, mtime=1000 + i)
     r = run(module_runner, base_args, check_mode=True)
     assert r['resumed_from'] == str(new)
     assert r['command'][-2:] == ['-init_from', str(new)]
     assert r['savefile'] == 'lstm.run2'
-    (cv / 'lm_lstm.run7_epoch0.50_1.3000.t7').write_text('x')
-    os.utime(str(cv / 'lm_lstm.run7_epoch0.50_1.3000.t7'), (1010, 1010))
+    assert r['not_resumed'] is None and not [w for w in r['warnings'] if 'resum' in w]
+    stand_in_checkpoint(cv / 'lm_lstm.run7_epoch0.50_1.3000.t7', corpus, mtime=1010)
     r = run(module_runner, base_args, check_mode=True)
     assert r['savefile'] == 'lstm.run8'
     assert r['resumed_from'] == str(cv / 'lm_lstm.run7_epoch0.50_1.3000.t7')
@@ -296,7 +298,7 @@ def test_start_fails_when_trainer_dies_at_once(module_runner, module_fail, base_
     with pytest.raises(module_fail) as e:
         run(module_runner, base_args)
     msg = e.value.result['msg']
-    assert 'exited at once' in msg and 'not enough memory' in msg
+    assert msg.startswith('the trainer ended before it trained (status 1, error)') and 'not enough memory' in msg
     assert e.value.result['exit_status'] == 1
 
 
@@ -418,3 +420,143 @@ def test_finished_run_stays_finished_whatever_the_precision(module_runner, base_
     # any other difference still trains again
     more = run(module_runner, dict(base_args, options=dict(base_args['options'], max_epochs=2)))
     assert more['changed'] is True and more['finished'] is False
+
+
+def _another_corpus(charrnn_dir, name='poems'):
+    data = charrnn_dir / 'data' / name
+    data.mkdir()
+    (data / 'input.txt').write_text(('Shall I compare thee to a summer\'s day? ' * 600)[:20000])
+    return 'data/' + name
+
+
+def test_a_new_corpus_trains_a_new_model_with_a_warning(module_runner, base_args, charrnn_dir, fake_screen,
+                                                        stand_in_checkpoint, monkeypatch):
+    monkeypatch.setenv('STANDIN_SLEEP', '0.05')
+    cv = charrnn_dir / 'cv'
+    cv.mkdir()
+    corpus = (charrnn_dir / 'data' / 'tiny' / 'input.txt').read_bytes()
+    old = stand_in_checkpoint(cv / 'lm_lstm_epoch2.36_1.7637.t7', corpus, mtime=1000)
+    args = dict(base_args, data_dir=_another_corpus(charrnn_dir), options=dict(base_args['options'], max_epochs=20))
+    would = run(module_runner, args, check_mode=True)
+    assert would['resumed_from'] is None and '-init_from' not in would['command']
+    assert would['savefile'] == 'lstm.run2'
+    assert would['not_resumed']['checkpoint'] == str(old)
+    assert would['not_resumed']['differences'][0].startswith('vocabulary: data/poems/input.txt has ')
+    assert fake_screen.started == []
+
+    r = run(module_runner, args)
+    assert r['changed'] is True and r['resumed_from'] is None and r['savefile'] == 'lstm.run2'
+    warning = [w for w in r['warnings'] if w.startswith('not resuming from %s: vocabulary' % old)]
+    assert warning and 'Training a new model from scratch under savefile lstm.run2' in warning[0]
+    with open(r['log_path']) as f:
+        log = f.read()
+    # the trainer is past loading and has trained when the task returns
+    assert '1/760 (epoch ' in log and 'not the same' not in log
+    run(module_runner, dict(args, state='stopped'))
+
+
+def test_require_resume_fails_before_stopping_anything(module_runner, module_fail, base_args, charrnn_dir,
+                                                       fake_screen, stand_in_checkpoint, monkeypatch):
+    monkeypatch.setenv('STANDIN_SLEEP', '0.05')
+    args = dict(base_args, options=dict(base_args['options'], max_epochs=50))
+    first = run(module_runner, args)
+    assert _wait_for(lambda: list((charrnn_dir / 'cv').glob('lm_lstm_epoch*.t7')))
+    before = sorted(os.listdir(str(charrnn_dir / 'cv')))
+    with open(first['log_path']) as f:
+        log_before = f.read().count('[charrnn] run started')
+
+    with pytest.raises(module_fail) as e:
+        run(module_runner, dict(args, state='restarted', require_resume=True, data_dir=_another_corpus(charrnn_dir)))
+    msg = e.value.result['msg']
+    assert msg.startswith('require_resume: training cannot resume from %s' % (charrnn_dir / 'cv'))
+    assert 'vocabulary: data/poems/input.txt has ' in msg and 'Nothing was stopped or started' in msg
+    with pytest.raises(module_fail) as e:
+        run(module_runner, dict(args, state='restarted', require_resume=True,
+                                options=dict(args['options'], rnn_size=256, num_layers=3)))
+    assert 'rnn_size: 256 asked, the checkpoint has 128; num_layers: 3 asked, the checkpoint has 2' \
+        in e.value.result['msg']
+    # the trainer runs on, untouched
+    assert screen.is_script_process(first['pid'], 'train.lua')
+    assert len(fake_screen.started) == 1
+    with open(first['log_path']) as f:
+        assert f.read().count('[charrnn] run started') == log_before
+    assert set(before) <= set(os.listdir(str(charrnn_dir / 'cv')))
+
+    # the same dataset and model resumes
+    again = run(module_runner, dict(args, state='restarted', require_resume=True))
+    assert again['resumed_from'] and again['savefile'] == 'lstm.run2' and again['not_resumed'] is None
+    run(module_runner, dict(args, state='stopped'))
+
+
+def test_require_resume_without_a_checkpoint(module_runner, module_fail, base_args, fake_screen):
+    with pytest.raises(module_fail) as e:
+        run(module_runner, dict(base_args, require_resume=True))
+    assert "require_resume: there is no complete checkpoint of savefile 'lstm'" in e.value.result['msg']
+    assert fake_screen.started == []
+
+
+def test_a_new_architecture_is_a_new_model_and_one_left_out_continues(module_runner, base_args, charrnn_dir,
+                                                                      fake_screen, stand_in_checkpoint):
+    cv = charrnn_dir / 'cv'
+    cv.mkdir()
+    corpus = (charrnn_dir / 'data' / 'tiny' / 'input.txt').read_bytes()
+    ckpt = stand_in_checkpoint(cv / 'lm_lstm_epoch1.00_1.5000.t7', corpus, rnn_size=64, mtime=1000)
+    bigger = run(module_runner, dict(base_args, options=dict(base_args['options'], rnn_size=256)), check_mode=True)
+    assert bigger['resumed_from'] is None
+    assert bigger['not_resumed'] == {'checkpoint': str(ckpt),
+                                     'differences': ['rnn_size: 256 asked, the checkpoint has 64']}
+    assert any('rnn_size: 256 asked, the checkpoint has 64' in w for w in bigger['warnings'])
+    same = run(module_runner, dict(base_args, options=dict(base_args['options'], rnn_size=64)), check_mode=True)
+    assert same['resumed_from'] == str(ckpt)
+    unsaid = run(module_runner, base_args, check_mode=True)
+    assert unsaid['resumed_from'] == str(ckpt) and unsaid['not_resumed'] is None
+    # what the run will train: the checkpoint's model, on this corpus's vocabulary
+    assert unsaid['memory']['estimated_mib'] < bigger['memory']['estimated_mib']
+
+
+def test_a_checkpoint_that_cannot_be_loaded_is_not_resumed(module_runner, base_args, charrnn_dir, fake_screen):
+    cv = charrnn_dir / 'cv'
+    cv.mkdir()
+    (cv / 'lm_lstm_epoch1.00_1.5000.t7').write_bytes(b'\x00not a torch file')
+    os.utime(str(cv / 'lm_lstm_epoch1.00_1.5000.t7'), (1000, 1000))
+    r = run(module_runner, base_args, check_mode=True)
+    assert r['resumed_from'] is None
+    assert r['not_resumed']['differences'][0].startswith('it cannot be loaded (read error')
+
+
+def test_trainer_still_loading_at_the_startup_timeout(module_runner, module_fail, base_args, fake_screen,
+                                                      monkeypatch):
+    monkeypatch.setenv('STANDIN_INIT_DELAY', '30')
+    with pytest.raises(module_fail) as e:
+        run(module_runner, dict(base_args, startup_timeout=1))
+    result = e.value.result
+    assert 'has not logged a first iteration within 1s (startup_timeout): it is still loading' in result['msg']
+    assert 'cloning criterion' in result['msg'] and result['running'] is True
+    assert screen.is_script_process(result['pid'], 'train.lua')  # left running
+    again = run(module_runner, base_args)
+    assert again['changed'] is False and again['pid'] == result['pid']
+    run(module_runner, dict(base_args, state='stopped'))
+
+
+def test_trainer_that_fails_while_loading_fails_the_task(module_runner, module_fail, base_args, charrnn_dir,
+                                                         fake_screen, monkeypatch):
+    monkeypatch.setenv('STANDIN_INIT_DELAY', '0.5')  # caught alive, then it dies
+    monkeypatch.setenv('STANDIN_CRASH_AT', '1')
+    with pytest.raises(module_fail) as e:
+        run(module_runner, base_args)
+    result = e.value.result
+    assert result['msg'].startswith('the trainer ended before it trained (status 1, error)')
+    assert 'not enough memory' in result['msg'] and result['exit_status'] == 1 and result['running'] is False
+
+
+def test_warns_when_the_run_will_not_fit_in_memory(module_runner, base_args, fake_screen, monkeypatch):
+    from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import trainopts
+    monkeypatch.setattr(trainopts, 'available_memory_bytes', lambda: 64 << 20)
+    r = run(module_runner, dict(base_args, options=dict(base_args['options'], rnn_size=512, num_layers=3)),
+            check_mode=True)
+    assert r['memory']['fits'] is False and r['memory']['available_mib'] == 64
+    assert any(w.startswith('the run needs about %d MiB of memory' % r['memory']['estimated_mib'])
+               for w in r['warnings'])
+    monkeypatch.setattr(trainopts, 'available_memory_bytes', lambda: 64 << 30)
+    r = run(module_runner, base_args, check_mode=True)
+    assert r['memory']['fits'] is True and not [w for w in r['warnings'] if 'MiB of memory' in w]
