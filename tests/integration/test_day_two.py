@@ -311,4 +311,5 @@ def test_a_site_re_run_keeps_the_first_figures(day2):
     summary = shown(out, 'Summarize')
     assert '(first run); this re-run ' in summary
     assert 'Training already running' in out
+    assert re.search(r'localhost +: ok=\d+ +changed=0 ', out), 'a re-run changes nothing, the report included'
     assert not FLOAT_NOISE.search(out), FLOAT_NOISE.search(out).group(0)
