@@ -126,12 +126,17 @@ for stage in "${stages[@]}"; do
       .venv/bin/ansible-galaxy collection build --output-path .tmp/build "$tree" >/dev/null
       .venv/bin/python tests/build/check_artifact.py .tmp/build/*.tar.gz
       # Only the installed artifact, never this checkout (ansible.cfg, .collections/), so that what
-      # the artifact lacks fails here; ansible-doc exits 0 on a name it cannot find, --json does not.
+      # the artifact lacks fails here. ansible-doc exits 0 on a name it cannot find: its JSON must hold
+      # the documentation of every module and role of the checkout.
       (cd .tmp/build && export ANSIBLE_COLLECTIONS_PATH=$repo/.tmp/build/installed
        "$repo/.venv/bin/ansible-galaxy" collection install --offline -p installed ./*.tar.gz >/dev/null
-       for module in train checkpoint sample report; do
-         "$repo/.venv/bin/ansible-doc" --json "rnn_bootstrap.charrnn.$module" | grep -q '"doc"' \
-           || { echo "ansible-doc finds no rnn_bootstrap.charrnn.$module in the artifact" >&2; exit 1; }
+       for module in "$repo"/plugins/modules/*.py; do
+         "$repo/.venv/bin/ansible-doc" --json "rnn_bootstrap.charrnn.$(basename "$module" .py)" | grep -q '"doc"' \
+           || { echo "ansible-doc finds no documentation of $(basename "$module") in the artifact" >&2; exit 1; }
+       done
+       for role in "$repo"/roles/*/; do
+         "$repo/.venv/bin/ansible-doc" -t role --json "rnn_bootstrap.charrnn.$(basename "$role")" | grep -q '"entry_points"' \
+           || { echo "ansible-doc finds no argument specs of role $(basename "$role") in the artifact" >&2; exit 1; }
        done
        for playbook in "$repo"/playbooks/*.yml; do
          out=$("$repo/.venv/bin/ansible-playbook" --syntax-check -i localhost, \
