@@ -4,7 +4,8 @@
 # Debian 12 and 13 containers, and the README's main command on fresh Debian boxes. Sets up everything it needs under .venv*/ and .tmp/.
 #
 #   tests/run.sh                 everything
-#   tests/run.sh lint unit       only some stages (lint sanity unit integration changelog build freshbox molecule)
+#   tests/run.sh lint unit       only some stages (lint sanity unit targets integration changelog build
+#                                freshbox molecule)
 #
 # CHARRNN_GIT_MIRROR / CHARRNN_GIT_MIRROR_PATH: sources for the real Torch build in molecule.
 set -euo pipefail
@@ -12,7 +13,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(lint sanity unit integration changelog build freshbox molecule)
+[ ${#stages[@]} -gt 0 ] || stages=(lint sanity unit targets integration changelog build freshbox molecule)
 
 newest_python=${CHARRNN_NEWEST_PYTHON:-python3.13}
 oldest_python=${CHARRNN_OLDEST_PYTHON:-python3.12}
@@ -31,11 +32,11 @@ find_python() {
 }
 
 make_venv() {
-  local dir=$1 python=$2 requirements=$3
+  local dir=$1 python=$2 requirements=$3 pip=${4:-pip}
   if [ ! -f "$dir/.requirements" ] || ! cmp -s "$requirements" "$dir/.requirements"; then
     rm -rf "$dir"
     "$(find_python "$python")" -m venv "$dir"
-    "$dir/bin/pip" install --quiet --upgrade pip
+    "$dir/bin/pip" install --quiet --upgrade "$pip"
     "$dir/bin/pip" install --quiet -r "$requirements"
     cp "$requirements" "$dir/.requirements"
   fi
@@ -87,6 +88,28 @@ for stage in "${stages[@]}"; do
         "$venv/bin/python" -m pytest -q tests/unit
       done
       ;;
+    targets)
+      # The modules run on the hosts' Python, from 3.6 (tests/config.yml; RHEL 8's platform Python,
+      # SLES 15) to the newest. On 3.6 they get ansible.module_utils from ansible-core 2.16, the last
+      # core that runs modules there, as its AnsiballZ payload would bring them.
+      banner "modules and module_utils on the newest target Python"
+      PYTHONDONTWRITEBYTECODE=1 .venv/bin/python tests/targets/import_plugins.py "$repo/.collections"
+      banner "modules and module_utils on the oldest target Python (3.6)"
+      if find_python python3.6 >/dev/null 2>&1; then
+        make_venv .venv-py36 python3.6 tests/requirements-py36.txt 'pip<22'
+        rm -rf .tmp/targets && mkdir -p .tmp/targets/ansible
+        cp -r "$(.venv-oldest/bin/python -c 'import ansible, os; print(os.path.dirname(ansible.__file__))')/module_utils" \
+          .tmp/targets/ansible/
+        printf 'from pkgutil import extend_path\n__path__ = extend_path(__path__, __name__)\n' > .tmp/targets/ansible/__init__.py
+        export PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$repo/.tmp/targets
+        .venv-py36/bin/python tests/targets/import_plugins.py "$repo/.collections"
+        .venv-py36/bin/python -m pytest -q -p no:cacheprovider tests/unit/plugins
+        unset PYTHONDONTWRITEBYTECODE PYTHONPATH
+      else
+        echo "SKIPPED: no working Python 3.6 (python3.6 on PATH or ~/.pyenv/versions/3.6.*); the modules'"
+        echo "claim of Python 3.6 targets is not checked on this machine"
+      fi
+      ;;
     integration)
       for venv in .venv .venv-oldest; do
         banner "integration tests ($(core "$venv"))"
@@ -101,9 +124,25 @@ for stage in "${stages[@]}"; do
       banner "collection build and install"
       rm -rf .tmp/build && mkdir -p .tmp/build
       .venv/bin/ansible-galaxy collection build --output-path .tmp/build "$tree" >/dev/null
-      .venv/bin/ansible-galaxy collection install --offline -p .tmp/build/installed .tmp/build/*.tar.gz
-      ANSIBLE_COLLECTIONS_PATH=$repo/.tmp/build/installed .venv/bin/ansible-doc rnn_bootstrap.charrnn.train >/dev/null
-      echo "built and installed $(ls .tmp/build/*.tar.gz)"
+      .venv/bin/python tests/build/check_artifact.py .tmp/build/*.tar.gz
+      # Only the installed artifact, never this checkout (ansible.cfg, .collections/), so that what
+      # the artifact lacks fails here. ansible-doc exits 0 on a name it cannot find: its JSON must hold
+      # the documentation of every module and role of the checkout.
+      (cd .tmp/build && export ANSIBLE_COLLECTIONS_PATH=$repo/.tmp/build/installed
+       "$repo/.venv/bin/ansible-galaxy" collection install --offline -p installed ./*.tar.gz >/dev/null
+       for module in "$repo"/plugins/modules/*.py; do
+         "$repo/.venv/bin/ansible-doc" --json "rnn_bootstrap.charrnn.$(basename "$module" .py)" | grep -q '"doc"' \
+           || { echo "ansible-doc finds no documentation of $(basename "$module") in the artifact" >&2; exit 1; }
+       done
+       for role in "$repo"/roles/*/; do
+         "$repo/.venv/bin/ansible-doc" -t role --json "rnn_bootstrap.charrnn.$(basename "$role")" | grep -q '"entry_points"' \
+           || { echo "ansible-doc finds no argument specs of role $(basename "$role") in the artifact" >&2; exit 1; }
+       done
+       for playbook in "$repo"/playbooks/*.yml; do
+         out=$("$repo/.venv/bin/ansible-playbook" --syntax-check -i localhost, \
+           "rnn_bootstrap.charrnn.$(basename "$playbook" .yml)" 2>&1) || { echo "$out" >&2; exit 1; }
+       done)
+      echo "built, installed and read back $(ls .tmp/build/*.tar.gz)"
       ;;
     freshbox)
       banner "README main command on fresh Debian 12 and 13 boxes (root and sudoer)"
