@@ -6,8 +6,8 @@
 #
 # Without sources the command runs the part of site.yml that needs none (--tags charrnn_deps: the
 # launcher, the Python it installs, the system packages). With CHARRNN_GIT_MIRROR_PATH (a directory
-# of bare repositories laid out like GitHub) the boxes' git is routed there, as a site with a GitHub
-# mirror would do it, and the whole site runs: Torch, char-rnn, training, the first checkpoint, a
+# of bare repositories laid out like GitHub) the boxes take their sources from it, as a site with a GitHub
+# mirror would (charrnn_git_mirror in the inventory), and the whole site runs: Torch, char-rnn, training, the first checkpoint, a
 # sample; the second run must change nothing. Prints each run's time.
 #
 #   tests/freshbox/fresh-box.sh                    Debian 12 and 13, root and sudoer
@@ -67,18 +67,12 @@ for box in $boxes; do
   # This machine may reach PyPI through a TLS-inspecting proxy: give the box its CA bundle.
   docker cp "${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}" "$name:/etc/ssl/certs/ca-certificates.crt"
   if [ -n "$mirror_path" ]; then
-    docker exec -i "$name" sh -c 'cat >/etc/gitconfig' <<'EOF'
-[url "file:///srv/charrnn-mirror/"]
-	insteadOf = https://github.com/
-[protocol "file"]
-	allow = always
-[safe]
-	directory = *
-EOF
-    # A smaller model than char-rnn's default, and a checkpoint every 100 iterations, as one sets
-    # them in the inventory's group_vars: the first checkpoint comes within minutes.
-    settings='charrnn_train_options: {rnn_size: 64, num_layers: 2, eval_val_every: 100}'
-    [ "${CHARRNN_FRESHBOX_MODEL:-small}" = small ] || settings=''
+    # The sources come from the mirror, named in the inventory's group_vars as a site with a GitHub
+    # mirror names it; with a small model and a checkpoint every 100 iterations the first checkpoint
+    # comes within minutes.
+    settings='charrnn_git_mirror: file:///srv/charrnn-mirror/
+charrnn_train_options: {rnn_size: 64, num_layers: 2, eval_val_every: 100}'
+    [ "${CHARRNN_FRESHBOX_MODEL:-small}" = small ] || settings=${settings%%$'\n'*}
   fi
 
   if [ "$user" = root ]; then
@@ -95,7 +89,7 @@ EOF
   docker cp "$work/link/charrnn/.collections" "$name:$home/charrnn/"
   [ "$user" = root ] || docker exec "$name" chown -R admin: "$home/charrnn"
   if [ -n "$settings" ]; then
-    docker exec "$name" sh -c "echo '$settings' >>$home/charrnn/inventory/group_vars/charrnn.yml"
+    printf '%s\n' "$settings" | docker exec -i "$name" sh -c "cat >>$home/charrnn/inventory/group_vars/charrnn.yml"
   fi
 
   args=()
