@@ -19,7 +19,6 @@ import glob
 import json
 import os
 import shutil
-import stat
 import subprocess
 import zipfile
 
@@ -432,10 +431,10 @@ def test_the_launcher_knows_exactly_the_supported_list_of_the_deps_role():
     for system in SYSTEMS:
         os_id, version_id = system[0], system[1]
         whole = (os_id, version_id) in listed
-        tested.add((os_id, version_id) if whole else (os_id, version_id.split('.')[0]))
+        tested.add((os_id, version_id) if whole else (os_id, version_id.split('.', maxsplit=1)[0]))
     assert tested == listed, 'every listed version has a launcher test, and no test is of an unlisted one'
     for os_id, version_id in UNSUPPORTED:
-        assert (os_id, version_id) not in listed and (os_id, version_id.split('.')[0]) not in listed
+        assert (os_id, version_id) not in listed and (os_id, version_id.split('.', maxsplit=1)[0]) not in listed
 
 
 def test_readme_main_command_is_the_one_the_fresh_box_stage_runs():
