@@ -253,6 +253,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _progress
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import checkpoints as ckpt
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import common
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import screen
@@ -374,7 +375,7 @@ def main():
     if outcome['outcome'] == waiter.TIMEOUT:
         result['timed_out'] = True
         module.fail_json(msg='Timed out after %.1fs waiting for %s; progress: %s'
-                             % (outcome['elapsed'], what, training.progress_text(training_info)), **result)
+                             % (outcome['elapsed'], what, _progress.progress_text(training_info)), **result)
     if not training_info['log_exists'] and not training_info['running']:
         module.fail_json(msg="Training session '%s' is not running and its log %s does not exist, so %s "
                              "will not appear: start training with rnn_bootstrap.charrnn.train"

@@ -135,13 +135,6 @@ def test_trainer_pid_requires_train_lua_cmdline(tmp_path):
     assert training.trainer_pid(log) is None
 
 
-def test_progress_text():
-    assert 'no iteration logged yet' in training.progress_text({'iteration': None, 'status': 'starting'})
-    text = training.progress_text({'iteration': 5, 'iterations': 10, 'epoch': 0.5, 'train_loss': 1.25,
-                                   'median_time_per_batch': 0.1, 'eta_seconds': 0.5, 'status': 'training'})
-    assert text == 'iteration 5/10, epoch 0.500, train_loss 1.2500, 0.100s/batch, ETA 0s, status training'
-
-
 def _prune(directory, savefile, keep):
     subprocess.check_call(['/bin/sh', '-c', training.PRUNE_FUNCTION + '; prune "$@"', 'sh',
                            str(directory), savefile, str(keep)])
