@@ -32,7 +32,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 EPEL_URL = 'https://dl.fedoraproject.org/pub/epel/epel-release-latest-%s.noarch.rpm'
 SUSE_MODULE = 'SUSEConnect -p sle-module-development-tools/15.6/x86_64'
 # What the fake dnf's base repositories carry; openblas-devel and screen only come with CRB and EPEL.
-EL_PACKAGES = yaml.safe_load(open(os.path.join(REPO, 'roles', 'deps', 'vars', 'RedHat.yml')))['charrnn_deps_packages']
+EL_PACKAGES = yaml.safe_load(open(os.path.join(REPO, 'roles', 'deps', 'vars', 'RedHat.yml')))['_charrnn_deps_packages']
 EL_BASE = [p for p in EL_PACKAGES if p not in ('openblas-devel', 'screen')]
 
 
@@ -307,7 +307,7 @@ def test_unsupported_systems_are_refused_with_the_supported_list(tmp_path):
 def test_suse_packages_are_installed_with_zypper_itself(tmp_path):
     """ansible-core alone (what bootstrap.sh installs) has no zypper module: the role runs zypper for
     what rpm does not know, once."""
-    suse_packages = yaml.safe_load(open(os.path.join(REPO, 'roles', 'deps', 'vars', 'Suse.yml')))['charrnn_deps_packages']
+    suse_packages = yaml.safe_load(open(os.path.join(REPO, 'roles', 'deps', 'vars', 'Suse.yml')))['_charrnn_deps_packages']
     host = nothing('openSUSE Leap', '15.6', 'Suse', 'zypper')
     host['state'] = {'installed': ['gcc', 'make']}
     fleet = Fleet(tmp_path, {'leap15.6-packages': host}, tags='charrnn_deps')

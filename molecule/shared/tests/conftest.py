@@ -28,4 +28,4 @@ def role_defaults(role):
 def family_packages(host):
     """The package list the deps role installs on this host, read from the role's own vars files."""
     family = host.ansible("setup")["ansible_facts"]["ansible_os_family"]
-    return yaml.safe_load((ROLES / "deps" / "vars" / f"{family}.yml").read_text())["charrnn_deps_packages"]
+    return yaml.safe_load((ROLES / "deps" / "vars" / f"{family}.yml").read_text())["_charrnn_deps_packages"]
