@@ -1,5 +1,6 @@
-"""roles/deps/vars/main.yml holds the one support list: the deps role's support check reads it, and the
-README's "Supported systems" table and every role's meta/main.yml platforms must say the same."""
+"""roles/deps/vars/main.yml holds the one support list: the deps role's support check reads it, and
+hacking/generate_docs.py writes the README's "Supported systems" table and every role's meta/main.yml
+platforms from it (test_generate_docs.py fails when they differ); these tests say the same directly."""
 import pathlib
 import re
 
@@ -34,7 +35,9 @@ def readme_supported_rows():
 
 def test_every_entry_is_complete():
     for entry in SUPPORT:
-        assert set(entry) == {"distribution", "label", "match", "versions", "galaxy"}, entry
+        assert set(entry) == {"distribution", "label", "match", "versions", "galaxy", "repositories", "checked"}, entry
+        assert entry["checked"] in ("run", "published"), entry
+        assert entry["repositories"].strip(), entry
         assert entry["match"] in ("distribution_major_version", "distribution_version"), entry
         assert entry["versions"] and all(isinstance(v, str) for v in entry["versions"]), entry
     assert len({entry["distribution"] for entry in SUPPORT}) == len(SUPPORT)

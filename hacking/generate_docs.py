@@ -1,0 +1,318 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+# Copyright (c) rnn_bootstrap maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+# SPDX-License-Identifier: MIT
+"""Write what README.md and the roles' metadata repeat from the one place each fact lives.
+
+    hacking/generate_docs.py          rewrite README.md and roles/*/meta/main.yml
+    hacking/generate_docs.py --check  change nothing; name each file that differs and exit 1
+
+- Each role's variable table in README.md, between <!-- BEGIN role-variables ROLE --> and
+  <!-- END role-variables ROLE -->, comes from every entry point of roles/ROLE/meta/argument_specs.yml
+  (what ansible-doc shows and what Ansible validates role input against).
+- The "Supported systems" table in README.md, between <!-- BEGIN supported-systems --> and
+  <!-- END supported-systems -->, and galaxy_info.platforms of every roles/*/meta/main.yml come from
+  _charrnn_deps_support in roles/deps/vars/main.yml (what the deps role's support check reads).
+
+Only those parts are rewritten; everything around them stays as written by hand.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+import re
+import sys
+
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COMMAND = 'hacking/generate_docs.py'
+SUPPORT_FILE = 'roles/deps/vars/main.yml'
+
+# What each value of a support entry's "checked" key says in the README: (table cell, legend).
+CHECKED = {
+    'run': ('runs', 'the collection ran on it here, in containers (the molecule `offline` scenario and '
+                    'the `freshbox` stage)'),
+    'published': ('published lists', "the distribution's published package lists and repository "
+                                     'instructions; its decisions are tested against fixtures (os-release '
+                                     'files, facts, a stand-in package manager), not on the system itself'),
+}
+
+# Ansible's documentation markup (as ansible-doc renders it) -> Markdown.
+MARKUP = [
+    (re.compile(r'\bL\(([^)]*?),\s*([^)]*)\)'), r'[\1](\2)'),
+    (re.compile(r'\bR\(([^)]*?),\s*([^)]*)\)'), r'\1'),
+    (re.compile(r'\bU\(([^)]*)\)'), r'<\1>'),
+    (re.compile(r'\bI\(([^)]*)\)'), r'*\1*'),
+    (re.compile(r'\bB\(([^)]*)\)'), r'**\1**'),
+    (re.compile(r'\b(?:C|V|O|E|M|P|RV)\(([^)]*)\)'), r'`\1`'),
+    (re.compile(r'\bHORIZONTALLINE\b'), ''),
+]
+
+
+class GenerateError(Exception):
+    """The sources cannot be written into the files as they are; the message says what to fix."""
+
+
+def read(repo, path):
+    with open(os.path.join(repo, path)) as f:
+        return f.read()
+
+
+def load_yaml(repo, path):
+    return yaml.safe_load(read(repo, path))
+
+
+def markdown(text):
+    """A description (a string or a list of paragraphs) as one Markdown table cell."""
+    if isinstance(text, list):
+        text = ' '.join(text)
+    text = ' '.join(str(text).split())
+    for pattern, replacement in MARKUP:
+        text = pattern.sub(replacement, text)
+    return cell(text)
+
+
+def cell(text):
+    """Text that stays inside one cell of a Markdown table."""
+    return ' '.join(text.split()).replace('|', '\\|')
+
+
+def default_cell(option):
+    if option.get('required'):
+        return 'required'
+    if 'default' not in option:
+        return ''
+    value = option['default']
+    if isinstance(value, bool):
+        text = 'true' if value else 'false'
+    elif isinstance(value, (list, dict)):
+        text = json.dumps(value)
+    elif value is None:
+        text = 'null'
+    elif value == '':
+        text = '""'
+    else:
+        text = str(value)
+    return '`%s`' % cell(text)
+
+
+def type_cell(option):
+    kind = option.get('type', 'str')
+    if kind == 'list' and option.get('elements'):
+        kind = 'list of %s' % option['elements']
+    return kind
+
+
+def description_cell(option):
+    text = markdown(option.get('description', ''))
+    if option.get('choices'):
+        text += ' Choices: %s.' % ', '.join('`%s`' % cell(str(choice)) for choice in option['choices'])
+    return text.strip()
+
+
+def entry_points(specs):
+    """(name, spec) of a role's entry points, main first, the others as the file orders them."""
+    names = sorted(specs, key=lambda name: name != 'main')
+    return [(name, specs[name] or {}) for name in names]
+
+
+def option_rows(specs):
+    """[name, [entry points], option] for every variable of a role: one row for a variable that every
+    entry point declaring it declares alike, one row per different declaration otherwise."""
+    rows = []
+    for entry, spec in entry_points(specs):
+        for name, option in (spec.get('options') or {}).items():
+            same = [row for row in rows if row[0] == name and row[2] == option]
+            if same:
+                same[0][1].append(entry)
+            else:
+                rows.append([name, [entry], option])
+    return rows
+
+
+def role_table(role, specs):
+    """The README block of one role: its entry points (where it has more than main) and its variables."""
+    points = entry_points(specs)
+    several = len(points) > 1
+    lines = []
+    if several:
+        lines.append('Entry points (`tasks_from`), each validated against its own argument spec:')
+        lines.append('')
+        for entry, spec in points:
+            if not spec.get('options'):
+                note = ' Takes no variables.'
+            else:
+                note = ''
+            lines.append('- `%s`: %s.%s' % (entry, markdown(spec.get('short_description', '')).rstrip('.'), note))
+        lines.append('')
+    rows = option_rows(specs)
+    if not rows:
+        lines.append('This role takes no variables.')
+        return lines
+    if several:
+        lines.append('| Variable | Entry points | Type | Default | Description |')
+        lines.append('|---|---|---|---|---|')
+    else:
+        lines.append('| Variable | Type | Default | Description |')
+        lines.append('|---|---|---|---|')
+    for name, entries, option in rows:
+        cells = ['`%s`' % name]
+        if several:
+            cells.append(', '.join('`%s`' % entry for entry in entries))
+        cells += [type_cell(option), default_cell(option), description_cell(option)]
+        lines.append('| %s |' % ' | '.join(cells))
+    return lines
+
+
+def roles_with_specs(repo):
+    roles_dir = os.path.join(repo, 'roles')
+    return sorted(name for name in os.listdir(roles_dir)
+                  if os.path.isfile(os.path.join(roles_dir, name, 'meta', 'argument_specs.yml')))
+
+
+def role_specs(repo, role):
+    specs = load_yaml(repo, 'roles/%s/meta/argument_specs.yml' % role)
+    if not isinstance(specs, dict) or not isinstance(specs.get('argument_specs'), dict) \
+            or 'main' not in specs['argument_specs']:
+        raise GenerateError('roles/%s/meta/argument_specs.yml has no argument_specs.main' % role)
+    return specs['argument_specs']
+
+
+def support_list(repo):
+    return load_yaml(repo, SUPPORT_FILE)['_charrnn_deps_support']
+
+
+def galaxy_platforms(support):
+    """The Galaxy platforms of the support list, merged by name in the list's order."""
+    merged = {}
+    for entry in support:
+        versions = merged.setdefault(entry['galaxy']['name'], [])
+        versions += [v for v in entry['galaxy']['versions'] if v not in versions]
+    return [{'name': name, 'versions': versions} for name, versions in merged.items()]
+
+
+def yaml_scalar(value):
+    """A string as YAML writes it plainly where it can stay a string, quoted otherwise."""
+    value = str(value)
+    if re.match(r'^[A-Za-z][A-Za-z0-9 ._-]*$', value) and yaml.safe_load(value) == value:
+        return value
+    return json.dumps(value)
+
+
+def platforms_block(support):
+    lines = ['  platforms:']
+    for platform in galaxy_platforms(support):
+        lines.append('    - name: %s' % yaml_scalar(platform['name']))
+        lines.append('      versions: [%s]' % ', '.join(yaml_scalar(v) for v in platform['versions']))
+    return '\n'.join(lines) + '\n'
+
+
+def support_table(support):
+    lines = ['| Distribution | Versions | Repositories the deps role enables first | Rests on |',
+             '|---|---|---|---|']
+    for entry in support:
+        if entry.get('checked') not in CHECKED:
+            raise GenerateError('%s: %s gives checked: %r; it must be one of %s'
+                                % (SUPPORT_FILE, entry.get('label'), entry.get('checked'), ', '.join(CHECKED)))
+        cells = [cell(entry['label']), cell(', '.join(entry['versions'])), cell(entry['repositories']),
+                 CHECKED[entry['checked']][0]]
+        lines.append('| %s |' % ' | '.join(cells))
+    lines.append('')
+    used = [key for key in CHECKED if key in [entry['checked'] for entry in support]]
+    lines += ['- *%s*: %s.' % CHECKED[key] for key in used]
+    return lines
+
+
+BLOCK = re.compile(r'^<!-- BEGIN (role-variables [\w-]+|supported-systems)\b[^\n]*-->\n(.*?)^<!-- END \1 -->$',
+                   re.M | re.S)
+
+
+def block_begin(name):
+    if name == 'supported-systems':
+        source = SUPPORT_FILE
+    else:
+        source = 'roles/%s/meta/argument_specs.yml' % name.split()[1]
+    return '<!-- BEGIN %s: generated by %s from %s; edit that file, then run it -->' % (name, COMMAND, source)
+
+
+def readme_text(repo, text):
+    """README.md with every generated block rewritten from its source."""
+    roles = roles_with_specs(repo)
+    wanted = ['role-variables %s' % role for role in roles] + ['supported-systems']
+    found = [match.group(1) for match in BLOCK.finditer(text)]
+    for name in wanted:
+        if name not in found:
+            raise GenerateError('README.md has no block for %s: put "<!-- BEGIN %s -->" and "<!-- END %s -->", '
+                                'each on a line of its own, where the table goes, then run %s'
+                                % (name, name, name, COMMAND))
+    for name in found:
+        if name not in wanted:
+            raise GenerateError('README.md has a block "%s" but there is no such role with meta/argument_specs.yml'
+                                % name)
+        if found.count(name) > 1:
+            raise GenerateError('README.md has more than one block "%s"' % name)
+    support = support_list(repo)
+
+    def body(match):
+        name = match.group(1)
+        if name == 'supported-systems':
+            lines = support_table(support)
+        else:
+            role = name.split()[1]
+            lines = role_table(role, role_specs(repo, role))
+        return '\n'.join([block_begin(name)] + lines + ['<!-- END %s -->' % name])
+
+    return BLOCK.sub(body, text)
+
+
+PLATFORMS = re.compile(r'^  platforms:\n(?:    [^\n]*\n)*', re.M)
+
+
+def meta_text(path, text, support):
+    """A role's meta/main.yml with galaxy_info.platforms written from the support list."""
+    if len(PLATFORMS.findall(text)) != 1:
+        raise GenerateError('%s needs one "  platforms:" key under galaxy_info for %s to fill' % (path, COMMAND))
+    return PLATFORMS.sub(lambda match: platforms_block(support), text)
+
+
+def generated(repo=REPO):
+    """{path relative to repo: (committed text, generated text)} of every file this script writes."""
+    files = {}
+    text = read(repo, 'README.md')
+    files['README.md'] = (text, readme_text(repo, text))
+    support = support_list(repo)
+    for role in sorted(os.listdir(os.path.join(repo, 'roles'))):
+        path = 'roles/%s/meta/main.yml' % role
+        if os.path.isfile(os.path.join(repo, path)):
+            text = read(repo, path)
+            files[path] = (text, meta_text(path, text, support))
+    return files
+
+
+def main(argv, repo=REPO):
+    check = argv[1:] == ['--check']
+    if argv[1:] and not check:
+        sys.stderr.write(__doc__)
+        return 2
+    try:
+        files = generated(repo)
+    except GenerateError as error:
+        sys.stderr.write('%s: %s\n' % (COMMAND, error))
+        return 1
+    stale = [path for path, (old, new) in sorted(files.items()) if old != new]
+    for path in stale:
+        if check:
+            print('%s differs from what %s writes' % (path, COMMAND))
+        else:
+            with open(os.path.join(repo, path), 'w') as f:
+                f.write(files[path][1])
+            print('wrote %s' % path)
+    return 1 if check and stale else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))

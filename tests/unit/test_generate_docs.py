@@ -1,0 +1,158 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) rnn_bootstrap maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+# SPDX-License-Identifier: MIT
+"""hacking/generate_docs.py: README.md's role-variable and supported-systems tables and the roles'
+meta/main.yml platforms are what it writes from the argument specs and the support list."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+import shutil
+import sys
+
+import pytest
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, 'hacking'))
+
+import generate_docs  # noqa: E402
+
+
+def test_committed_files_are_what_the_generator_writes():
+    stale = [path for path, (old, new) in sorted(generate_docs.generated(REPO).items()) if old != new]
+    assert not stale, ('%s differ from what the argument specs and roles/deps/vars/main.yml say; '
+                       'run: python3 hacking/generate_docs.py' % ', '.join(stale))
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """A copy of what the generator reads and writes."""
+    shutil.copy(os.path.join(REPO, 'README.md'), str(tmp_path / 'README.md'))
+    for role in os.listdir(os.path.join(REPO, 'roles')):
+        for sub in ('meta', 'vars', 'defaults'):
+            source = os.path.join(REPO, 'roles', role, sub)
+            if os.path.isdir(source):
+                shutil.copytree(source, str(tmp_path / 'roles' / role / sub))
+    return tmp_path
+
+
+def write_specs(repo, role, specs):
+    (repo / 'roles' / role / 'meta' / 'argument_specs.yml').write_text(
+        yaml.safe_dump({'argument_specs': specs}, sort_keys=False))
+
+
+def readme_block(text, name):
+    return text.split('<!-- BEGIN %s' % name, 1)[1].split('<!-- END %s -->' % name, 1)[0]
+
+
+def test_ansible_markup_becomes_markdown():
+    assert generate_docs.markdown(['C(th) and V(true) for O(charrnn_user);', 'I(see) B(this) U(https://x.example/)'
+                                   ' L(the docs, https://docs.example/a) M(rnn_bootstrap.charrnn.train).']) == (
+        '`th` and `true` for `charrnn_user`; *see* **this** <https://x.example/> [the docs](https://docs.example/a)'
+        ' `rnn_bootstrap.charrnn.train`.')
+    assert generate_docs.markdown('a | b') == 'a \\| b'
+
+
+@pytest.mark.parametrize('option, cell', [
+    ({'type': 'bool', 'default': False}, '`false`'),
+    ({'type': 'list', 'default': []}, '`[]`'),
+    ({'type': 'list', 'default': ['a', 'b']}, '`["a", "b"]`'),
+    ({'type': 'dict', 'default': {}}, '`{}`'),
+    ({'type': 'str', 'default': ''}, '`""`'),
+    ({'type': 'float', 'default': 1.0}, '`1.0`'),
+    ({'type': 'str', 'default': "{{ a | default('b') }}"}, "`{{ a \\| default('b') }}`"),
+    ({'type': 'str', 'required': True}, 'required'),
+    ({'type': 'str'}, ''),
+])
+def test_default_cells(option, cell):
+    assert generate_docs.default_cell(option) == cell
+
+
+def test_a_role_with_several_entry_points_lists_them_and_where_each_variable_applies(repo):
+    shared = {'type': 'str', 'default': 'charrnn', 'description': 'Session name.'}
+    write_specs(repo, 'training', {
+        'status': {'short_description': 'Report the run.', 'options': {
+            'charrnn_train_session': shared,
+            'charrnn_sample_checkpoint': {'type': 'str', 'default': 'latest', 'choices': ['latest', 'best'],
+                                          'description': 'Which checkpoint.'}}},
+        'main': {'short_description': 'Train', 'options': {
+            'charrnn_train_session': shared,
+            'charrnn_sample_checkpoint': {'type': 'str', 'default': 'latest', 'description': 'Sampled from.'}}},
+        'stop': {'short_description': 'Stop the trainer'},
+    })
+    assert generate_docs.main(['generate_docs.py'], str(repo)) == 0
+    block = readme_block((repo / 'README.md').read_text(), 'role-variables training')
+    lines = block.splitlines()
+    assert '- `main`: Train.' in lines
+    assert '- `status`: Report the run.' in lines
+    assert '- `stop`: Stop the trainer. Takes no variables.' in lines
+    assert lines.index('- `main`: Train.') < lines.index('- `status`: Report the run.')
+    assert '| Variable | Entry points | Type | Default | Description |' in lines
+    assert '| `charrnn_train_session` | `main`, `status` | str | `charrnn` | Session name. |' in lines
+    # declared differently in two entry points: a row for each
+    assert '| `charrnn_sample_checkpoint` | `main` | str | `latest` | Sampled from. |' in lines
+    assert ('| `charrnn_sample_checkpoint` | `status` | str | `latest` | Which checkpoint.'
+            ' Choices: `latest`, `best`. |') in lines
+    # the text around the block stays as it was
+    before, after = (repo / 'README.md').read_text().split(block)
+    original = open(os.path.join(REPO, 'README.md')).read()
+    assert original.startswith(before) and original.endswith(after.split('<!-- END role-variables training -->', 1)[1])
+
+
+def test_a_role_without_a_block_in_the_readme_is_named(repo):
+    shutil.copytree(str(repo / 'roles' / 'char_rnn'), str(repo / 'roles' / 'extra'))
+    with pytest.raises(generate_docs.GenerateError, match='no block for role-variables extra'):
+        generate_docs.generated(str(repo))
+
+
+def test_a_block_of_a_role_that_is_gone_is_named(repo):
+    shutil.rmtree(str(repo / 'roles' / 'char_rnn' / 'meta'))
+    with pytest.raises(generate_docs.GenerateError, match='no such role'):
+        generate_docs.generated(str(repo))
+
+
+def test_check_names_the_stale_file_and_changes_nothing(repo, capsys):
+    readme = repo / 'README.md'
+    readme.write_text(readme.read_text().replace('| `charrnn_repo` | str |', '| `charrnn_repo` | path |'))
+    stale = readme.read_text()
+    assert generate_docs.main(['generate_docs.py', '--check'], str(repo)) == 1
+    assert 'README.md differs' in capsys.readouterr().out
+    assert readme.read_text() == stale
+    assert generate_docs.main(['generate_docs.py'], str(repo)) == 0
+    assert generate_docs.main(['generate_docs.py', '--check'], str(repo)) == 0
+
+
+def test_meta_platforms_are_written_from_the_support_list(repo):
+    vars_file = repo / 'roles' / 'deps' / 'vars' / 'main.yml'
+    text = vars_file.read_text()
+    vars_file.write_text(text.replace('galaxy: {name: Ubuntu, versions: [jammy, noble, resolute]}',
+                                      'galaxy: {name: Ubuntu, versions: [noble]}'))
+    files = generate_docs.generated(str(repo))
+    for role in os.listdir(str(repo / 'roles')):
+        old, new = files['roles/%s/meta/main.yml' % role]
+        platforms = yaml.safe_load(new)['galaxy_info']['platforms']
+        assert {'name': 'Ubuntu', 'versions': ['noble']} in platforms
+        assert {'name': 'EL', 'versions': ['8', '9', '10']} in platforms
+        # nothing else in the file changes
+        assert yaml.safe_load(new)['dependencies'] == yaml.safe_load(old)['dependencies']
+        assert old.split('  platforms:')[0] == new.split('  platforms:')[0]
+
+
+def test_an_unknown_checked_value_is_named(repo):
+    vars_file = repo / 'roles' / 'deps' / 'vars' / 'main.yml'
+    vars_file.write_text(vars_file.read_text().replace('checked: run', 'checked: tested', 1))
+    with pytest.raises(generate_docs.GenerateError, match="Debian gives checked: 'tested'"):
+        generate_docs.generated(str(repo))
+
+
+def test_the_supported_systems_table_says_what_rests_on_runs():
+    block = readme_block(open(os.path.join(REPO, 'README.md')).read(), 'supported-systems')
+    support = yaml.safe_load(open(os.path.join(REPO, 'roles', 'deps', 'vars', 'main.yml')))['_charrnn_deps_support']
+    for entry in support:
+        word = generate_docs.CHECKED[entry['checked']][0]
+        assert '| %s | %s |' % (entry['label'], ', '.join(entry['versions'])) in block
+        assert block.split('| %s |' % entry['label'], 1)[1].split('\n', 1)[0].endswith('| %s |' % word)
+    assert '- *published lists*: ' in block
