@@ -253,33 +253,33 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _checkpoints
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _progress
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import checkpoints as ckpt
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import common
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import screen
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import trainopts
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import training
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import waiter
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _screen
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _train_flags
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainer
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _waiter
 
 CONFIRM_DELAY = 0.5
 
 
 def make_poll(observer, mode, ref, last, sleeper=time.sleep):
-    """poll() for waiter.wait_for; `last` keeps the latest observation."""
+    """poll() for _waiter.wait_for; `last` keeps the latest observation."""
 
     def awaited(obs):
         if mode == 'first':
-            return ckpt.latest(obs['complete'])
-        return ckpt.latest(ckpt.newer_than(obs['complete'], ref))
+            return _checkpoints.latest(obs['complete'])
+        return _checkpoints.latest(_checkpoints.newer_than(obs['complete'], ref))
 
     def poll():
         obs = observer.look()
         last['obs'] = obs
         if mode == 'none':
-            return waiter.DONE, None
+            return _waiter.DONE, None
         found = awaited(obs)
         if found is not None:
-            return waiter.DONE, found
+            return _waiter.DONE, found
         if not obs['running']:
             # It looks ended. Look again after a moment: a checkpoint still
             # "in progress" may have completed as the trainer exited, and a
@@ -289,10 +289,10 @@ def make_poll(observer, mode, ref, last, sleeper=time.sleep):
             last['obs'] = obs
             found = awaited(obs)
             if found is not None:
-                return waiter.DONE, found
+                return _waiter.DONE, found
             if not obs['running']:
-                return waiter.FAIL, None
-        return waiter.WAIT, None
+                return _waiter.FAIL, None
+        return _waiter.WAIT, None
 
     return poll
 
@@ -300,22 +300,22 @@ def make_poll(observer, mode, ref, last, sleeper=time.sleep):
 def main():
     argument_spec = dict(
         checkpoint_dir=dict(type='path', required=True),
-        chdir=dict(type='path', default=common.DEFAULT_CHDIR),
+        chdir=dict(type='path', default=_paths.DEFAULT_CHDIR),
         savefile=dict(type='str', default='lstm'),
         wait=dict(type='str', default='none', choices=['none', 'first', 'new']),
         newer_than=dict(type='path'),
         timeout=dict(type='int', default=600),
         sleep=dict(type='float', default=5),
-        session=dict(type='str', default=common.DEFAULT_SESSION),
+        session=dict(type='str', default=_screen.DEFAULT_SESSION),
         log_path=dict(type='path'),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
 
-    err = common.check_session_name(p['session'])
+    err = _screen.check_session_name(p['session'])
     if err:
         module.fail_json(msg=err)
-    if not trainopts.SAVEFILE_RE.match(p['savefile']):
+    if not _train_flags.SAVEFILE_RE.match(p['savefile']):
         module.fail_json(msg="savefile %r is not a valid char-rnn savefile name" % p['savefile'])
     if p['timeout'] < 0:
         module.fail_json(msg='timeout must be >= 0, got %d' % p['timeout'])
@@ -324,55 +324,55 @@ def main():
     if p['newer_than'] and p['wait'] != 'new':
         module.fail_json(msg='newer_than is only used with wait=new')
 
-    chdir = common.resolve(p['chdir'], os.getcwd())
-    checkpoint_dir = common.resolve(p['checkpoint_dir'], chdir)
-    log_path = common.resolve(p['log_path'], chdir) if p['log_path'] else \
-        common.default_log_path(checkpoint_dir, p['session'])
+    chdir = _paths.resolve(p['chdir'], os.getcwd())
+    checkpoint_dir = _paths.resolve(p['checkpoint_dir'], chdir)
+    log_path = _paths.resolve(p['log_path'], chdir) if p['log_path'] else \
+        _paths.default_log_path(checkpoint_dir, p['session'])
     if os.path.exists(checkpoint_dir) and not os.path.isdir(checkpoint_dir):
         module.fail_json(msg='checkpoint_dir %s is not a directory' % checkpoint_dir)
     if os.path.isdir(checkpoint_dir) and not os.access(checkpoint_dir, os.R_OK | os.X_OK):
         module.fail_json(msg='checkpoint_dir %s is not readable by this user (uid %d)'
                              % (checkpoint_dir, os.getuid()))
 
-    observer = training.Observer(checkpoint_dir, p['savefile'], p['session'], log_path,
-                                 screen_bin=module.get_bin_path('screen'), runner=screen.module_runner(module))
+    observer = _trainer.Observer(checkpoint_dir, p['savefile'], p['session'], log_path,
+                                 screen_bin=module.get_bin_path('screen'), runner=_screen.module_runner(module))
     result = dict(changed=False, timed_out=False, found=None)
 
     ref = None
     if p['wait'] == 'new':
         if p['newer_than']:
-            ref_path = common.resolve(p['newer_than'], chdir)
-            ref = ckpt.ref_from_path(ref_path)
+            ref_path = _paths.resolve(p['newer_than'], chdir)
+            ref = _checkpoints.ref_from_path(ref_path)
             if ref is None:
                 module.fail_json(msg='newer_than %s does not exist: give an existing checkpoint (or omit it '
                                      'to wait past the latest one present now)' % ref_path, **result)
             result['newer_than'] = ref_path
         else:
             first = observer.look()
-            ref = ckpt.latest(first['complete'])
+            ref = _checkpoints.latest(first['complete'])
             result['newer_than'] = ref['path'] if ref else None
 
     last = {}
-    outcome = waiter.wait_for(make_poll(observer, p['wait'], ref, last), p['timeout'], p['sleep'])
+    outcome = _waiter.wait_for(make_poll(observer, p['wait'], ref, last), p['timeout'], p['sleep'])
     obs = last['obs']
     result.update(
-        checkpoints=[ckpt.public(e) for e in obs['complete']],
-        in_progress=[ckpt.public(e) for e in obs['in_progress']],
-        latest=ckpt.public(ckpt.latest(obs['complete'])),
-        best=ckpt.public(ckpt.best(obs['complete'])),
+        checkpoints=[_checkpoints.public(e) for e in obs['complete']],
+        in_progress=[_checkpoints.public(e) for e in obs['in_progress']],
+        latest=_checkpoints.public(_checkpoints.latest(obs['complete'])),
+        best=_checkpoints.public(_checkpoints.best(obs['complete'])),
         training=obs['training'],
         elapsed=round(outcome['elapsed'], 2),
     )
-    if outcome['outcome'] == waiter.DONE:
-        result['found'] = ckpt.public(outcome['value'])
+    if outcome['outcome'] == _waiter.DONE:
+        result['found'] = _checkpoints.public(outcome['value'])
         module.exit_json(**result)
-    tail = training.log_tail(obs)
+    tail = _trainer.log_tail(obs)
     result['log_tail'] = tail
     what = 'a first checkpoint' if p['wait'] == 'first' else (
         'a checkpoint newer than %s' % (result.get('newer_than') or '(none yet)'))
     what += " of savefile '%s' in %s" % (p['savefile'], checkpoint_dir)
     training_info = obs['training']
-    if outcome['outcome'] == waiter.TIMEOUT:
+    if outcome['outcome'] == _waiter.TIMEOUT:
         result['timed_out'] = True
         module.fail_json(msg='Timed out after %.1fs waiting for %s; progress: %s'
                              % (outcome['elapsed'], what, _progress.progress_text(training_info)), **result)

@@ -110,7 +110,8 @@ curves:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import pngplot, trainlog
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _pngplot
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainlog
 
 
 def cell(value, fmt='%s'):
@@ -202,7 +203,7 @@ def main():
                     lines = f.read().decode('utf-8', 'replace').splitlines()
             except (IOError, OSError) as e:
                 module.fail_json(msg='cannot read the training log of %s at %s: %s' % (host['name'], host['log'], e))
-            train, val = trainlog.loss_curves(lines)
+            train, val = _trainlog.loss_curves(lines)
         curves[host['name']] = {'train': len(train), 'val': len(val)}
         panels.append((host['name'], train, val))
 
@@ -215,7 +216,7 @@ def main():
         except OSError as e:
             module.fail_json(msg='cannot create the report directory %s: %s' % (dest, e))
     changed = write_if_changed(md_path, text.encode('utf-8'), module.check_mode)
-    changed = write_if_changed(png_path, pngplot.loss_chart(panels), module.check_mode) or changed
+    changed = write_if_changed(png_path, _pngplot.loss_chart(panels), module.check_mode) or changed
     module.exit_json(changed=changed, markdown=text, markdown_path=md_path, png_path=png_path, curves=curves)
 
 

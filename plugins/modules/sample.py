@@ -162,23 +162,25 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import checkpoints as ckpt
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import common
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import screen
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import sampling
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import trainopts
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import training
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _checkpoints
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _sampling
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _screen
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _th
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _threads
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _train_flags
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainer
 
 
 def choose_checkpoint(module, p, chdir):
-    checkpoint_dir = common.resolve(p['checkpoint_dir'], chdir)
-    log_path = common.resolve(p['log_path'], chdir) if p['log_path'] else \
-        common.default_log_path(checkpoint_dir, p['session'])
+    checkpoint_dir = _paths.resolve(p['checkpoint_dir'], chdir)
+    log_path = _paths.resolve(p['log_path'], chdir) if p['log_path'] else \
+        _paths.default_log_path(checkpoint_dir, p['session'])
     if p['checkpoint'] in ('latest', 'best'):
-        observer = training.Observer(checkpoint_dir, p['savefile'], p['session'], log_path,
-                                     screen_bin=module.get_bin_path('screen'), runner=screen.module_runner(module))
+        observer = _trainer.Observer(checkpoint_dir, p['savefile'], p['session'], log_path,
+                                     screen_bin=module.get_bin_path('screen'), runner=_screen.module_runner(module))
         obs = observer.look()
-        pick = ckpt.latest(obs['complete']) if p['checkpoint'] == 'latest' else ckpt.best(obs['complete'])
+        pick = _checkpoints.latest(obs['complete']) if p['checkpoint'] == 'latest' else _checkpoints.best(obs['complete'])
         if pick is None:
             extra = ''
             if obs['in_progress']:
@@ -189,9 +191,9 @@ def choose_checkpoint(module, p, chdir):
                                  "(rnn_bootstrap.charrnn.train) and wait for one (rnn_bootstrap.charrnn.checkpoint)"
                                  % (p['savefile'], checkpoint_dir, extra, p['checkpoint']))
         return pick['path']
-    path = common.resolve(p['checkpoint'], chdir)
+    path = _paths.resolve(p['checkpoint'], chdir)
     name = os.path.basename(path)
-    if ckpt.parse_name(name) is None:
+    if _checkpoints.parse_name(name) is None:
         module.fail_json(msg="checkpoint %s is not a char-rnn checkpoint name (lm_<savefile>_epoch<E>_<loss>.t7); "
                              "give a checkpoint file, or latest or best" % path)
     if not os.path.exists(path):
@@ -202,11 +204,11 @@ def choose_checkpoint(module, p, chdir):
         module.fail_json(msg='checkpoint %s is not readable by this user (uid %d)' % (path, os.getuid()))
     # not one still being written
     directory = os.path.dirname(path)
-    info = ckpt.parse_name(name)
-    log_path = common.resolve(p['log_path'], chdir) if p['log_path'] else \
-        common.default_log_path(directory, p['session'])
-    observer = training.Observer(directory, info['savefile'], p['session'], log_path,
-                                 screen_bin=module.get_bin_path('screen'), runner=screen.module_runner(module))
+    info = _checkpoints.parse_name(name)
+    log_path = _paths.resolve(p['log_path'], chdir) if p['log_path'] else \
+        _paths.default_log_path(directory, p['session'])
+    observer = _trainer.Observer(directory, info['savefile'], p['session'], log_path,
+                                 screen_bin=module.get_bin_path('screen'), runner=_screen.module_runner(module))
     obs = observer.look()
     if any(e['path'] == path for e in obs['in_progress']):
         module.fail_json(msg='checkpoint %s is still being written by the trainer: wait for it '
@@ -216,8 +218,8 @@ def choose_checkpoint(module, p, chdir):
 
 def check_checkpoint(module, th, chdir, checkpoint, primetext, result):
     """Fails clearly when the checkpoint is no char-rnn checkpoint or lacks a character of primetext."""
-    rc, out, err_out, dummy = sampling.run_probe(module.run_command, th, chdir, checkpoint)
-    kind, detail = sampling.parse_probe(out)
+    rc, out, err_out, dummy = _sampling.run_probe(module.run_command, th, chdir, checkpoint)
+    kind, detail = _sampling.parse_probe(out)
     if kind is None:
         module.fail_json(msg='th could not load checkpoint %s (exit status %d): %s'
                              % (checkpoint, rc, (err_out or out).strip()[-2000:]), **result)
@@ -228,7 +230,7 @@ def check_checkpoint(module, th, chdir, checkpoint, primetext, result):
         module.fail_json(msg='%s is a Torch file but not a char-rnn checkpoint (it has no vocab and protos): '
                              'give a checkpoint that train.lua wrote' % checkpoint, **result)
     if primetext:
-        missing = sampling.missing_characters(primetext, detail)
+        missing = _sampling.missing_characters(primetext, detail)
         if missing:
             module.fail_json(msg="primetext has %d character(s) the model's vocabulary lacks: %s. The vocabulary is "
                                  'the characters of the input.txt the model was trained on (%d of them); remove '
@@ -239,10 +241,10 @@ def check_checkpoint(module, th, chdir, checkpoint, primetext, result):
 def main():
     argument_spec = dict(
         checkpoint=dict(type='str', default='latest'),
-        checkpoint_dir=dict(type='path', default=common.DEFAULT_CHECKPOINT_DIR),
-        chdir=dict(type='path', default=common.DEFAULT_CHDIR),
+        checkpoint_dir=dict(type='path', default=_paths.DEFAULT_CHECKPOINT_DIR),
+        chdir=dict(type='path', default=_paths.DEFAULT_CHDIR),
         savefile=dict(type='str', default='lstm'),
-        session=dict(type='str', default=common.DEFAULT_SESSION),
+        session=dict(type='str', default=_screen.DEFAULT_SESSION),
         log_path=dict(type='path'),
         th=dict(type='path'),
         length=dict(type='int', default=2000),
@@ -268,21 +270,21 @@ def main():
         module.fail_json(msg='threads must be >= 1, got %d' % p['threads'], **result)
     if p['seed'] < 0:
         module.fail_json(msg='seed must be >= 0, got %d' % p['seed'], **result)
-    if not trainopts.SAVEFILE_RE.match(p['savefile']):
+    if not _train_flags.SAVEFILE_RE.match(p['savefile']):
         module.fail_json(msg="savefile %r is not a valid char-rnn savefile name" % p['savefile'], **result)
-    err = common.check_session_name(p['session'])
+    err = _screen.check_session_name(p['session'])
     if err:
         module.fail_json(msg=err, **result)
 
-    chdir = common.resolve(p['chdir'], os.getcwd())
+    chdir = _paths.resolve(p['chdir'], os.getcwd())
     if not os.path.isfile(os.path.join(chdir, 'sample.lua')):
         module.fail_json(msg='sample.lua not found in chdir %s: set chdir to the char-rnn checkout' % chdir, **result)
-    th, err = common.find_th(p['th'])
+    th, err = _th.find_th(p['th'])
     if err:
         module.fail_json(msg=err, **result)
     dest = None
     if p['dest']:
-        dest = common.resolve(p['dest'], os.getcwd())
+        dest = _paths.resolve(p['dest'], os.getcwd())
         if os.path.isdir(dest):
             module.fail_json(msg='dest %s is a directory: give a file path' % dest, **result)
         if not os.path.isdir(os.path.dirname(dest)):
@@ -290,13 +292,13 @@ def main():
 
     checkpoint = choose_checkpoint(module, p, chdir)
     check_checkpoint(module, th, chdir, checkpoint, p['primetext'], result)
-    argv = sampling.build_sample_argv(th, checkpoint, seed=p['seed'], sample=p['sample'],
+    argv = _sampling.build_sample_argv(th, checkpoint, seed=p['seed'], sample=p['sample'],
                                       primetext=p['primetext'], length=p['length'],
                                       temperature=p['temperature'], gpuid=p['gpuid'])
     result.update(command=argv, checkpoint=checkpoint)
-    env = common.thread_env(p['threads'])
+    env = _threads.thread_env(p['threads'])
     rc, out, err_out = module.run_command(argv, cwd=chdir, environ_update=env, encoding=None)
-    crash = sampling.find_error(rc, out, err_out)
+    crash = _sampling.find_error(rc, out, err_out)
     if crash:
         msg = 'sample.lua failed (exit status %d): %s' % (rc, crash['summary'] or 'no error output')
         if p['primetext']:
@@ -304,9 +306,9 @@ def main():
                     "the model's vocabulary (the characters of the training input.txt)")
         module.fail_json(msg=msg, rc=rc, stderr_lines=crash['stderr_lines'], **result)
 
-    text = sampling.clean_output(out)
-    data = sampling.to_bytes(text)
-    result['text'] = sampling.to_text(text)
+    text = _sampling.clean_output(out)
+    data = _sampling.to_bytes(text)
+    result['text'] = _sampling.to_text(text)
     if dest:
         result['dest'] = dest
         old = None

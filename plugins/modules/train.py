@@ -351,15 +351,23 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import checkpoints as ckpt
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import common
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import precision as prec
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import resume
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import sampling
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import screen
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import trainlog
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import trainopts
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import training
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _checkpoints
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _dataset
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _files
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _processes
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _resources
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _resume
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _run_state
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _sampling
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _screen
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _th
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _threads
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _train_flags
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainer
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainlog
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _wrapper
 
 STARTUP_TIMEOUT = 15.0
 
@@ -389,13 +397,13 @@ class Lock:
 
 
 def running_status(screen_bin, session, log_path, runner):
-    sessions = screen.find_sessions(screen_bin, session, runner)
+    sessions = _screen.find_sessions(screen_bin, session, runner)
     alive = [s for s in sessions if s['alive']]
-    state = common.read_state(log_path)
-    pid = training.trainer_pid(log_path, state)
+    state = _run_state.read_state(log_path)
+    pid = _trainer.trainer_pid(log_path, state)
     if pid is None:
         for s in alive:
-            pids = screen.trainer_pids_under(s['pid'])
+            pids = _processes.trainer_pids_under(s['pid'])
             if pids:
                 pid = pids[0]
                 break
@@ -405,7 +413,7 @@ def running_status(screen_bin, session, log_path, runner):
 
 def freed_memory(status):
     """Memory the trainer a restart stops gives back (its resident size)."""
-    return screen.resident_bytes(status['pid']) if status['running'] and status['pid'] else 0
+    return _processes.resident_bytes(status['pid']) if status['running'] and status['pid'] else 0
 
 
 def stop_run(module, screen_bin, session, log_path, status, runner):
@@ -414,39 +422,39 @@ def stop_run(module, screen_bin, session, log_path, status, runner):
     if status['pid']:
         pids.add(status['pid'])
     for s in status['sessions']:
-        pids.update(screen.trainer_pids_under(s['pid']))
+        pids.update(_processes.trainer_pids_under(s['pid']))
     pids = sorted(pids)
-    screen.terminate(pids, grace=float(module.params['stop_timeout']))
+    _processes.terminate(pids, grace=float(module.params['stop_timeout']))
     # Without its trainer the wrapper ends by itself, after logging the exit
     # status; give it a moment before quitting the session (which would HUP it).
     deadline = time.time() + (3 if pids else 0)
-    while time.time() < deadline and any(s['alive'] for s in screen.find_sessions(screen_bin, session, runner)):
+    while time.time() < deadline and any(s['alive'] for s in _screen.find_sessions(screen_bin, session, runner)):
         time.sleep(0.05)
-    for s in screen.find_sessions(screen_bin, session, runner):
+    for s in _screen.find_sessions(screen_bin, session, runner):
         if s['alive']:
-            screen.quit_session(screen_bin, s['id'], runner)
+            _screen.quit_session(screen_bin, s['id'], runner)
     deadline = time.time() + 5
-    while time.time() < deadline and any(s['alive'] for s in screen.find_sessions(screen_bin, session, runner)):
+    while time.time() < deadline and any(s['alive'] for s in _screen.find_sessions(screen_bin, session, runner)):
         time.sleep(0.1)
-    left = [s for s in screen.find_sessions(screen_bin, session, runner) if s['alive']]
+    left = [s for s in _screen.find_sessions(screen_bin, session, runner) if s['alive']]
     if left:
         # screen did not quit: end it and whatever runs under it
         under = []
         for s in left:
-            under.extend(screen.descendants(s['pid']))
-        screen.terminate([s['pid'] for s in left] + under, grace=2.0)
-    if any(not s['alive'] for s in screen.find_sessions(screen_bin, session, runner)):
-        screen.wipe(screen_bin, runner)
-    state = common.read_state(log_path)
+            under.extend(_processes.descendants(s['pid']))
+        _processes.terminate([s['pid'] for s in left] + under, grace=2.0)
+    if any(not s['alive'] for s in _screen.find_sessions(screen_bin, session, runner)):
+        _screen.wipe(screen_bin, runner)
+    state = _run_state.read_state(log_path)
     if state:
         state['stopped_at'] = time.strftime('%Y-%m-%dT%H:%M:%S%z')
         state['pid'] = None
         try:
-            common.write_state(log_path, state)
+            _run_state.write_state(log_path, state)
         except (IOError, OSError):
             pass
     try:
-        os.unlink(common.pid_path(log_path))
+        os.unlink(_paths.pid_path(log_path))
     except OSError:
         pass
     return pids
@@ -459,21 +467,21 @@ def preflight(module, p, chdir, data_dir_abs, checkpoint_dir_abs, log_path, flag
     if not os.path.isfile(os.path.join(chdir, 'train.lua')):
         module.fail_json(msg="train.lua not found in chdir %s: set chdir to the char-rnn checkout "
                              "(git clone https://github.com/karpathy/char-rnn)" % chdir)
-    th, err = common.find_th(p['th'])
+    th, err = _th.find_th(p['th'])
     if err:
         module.fail_json(msg=err)
     try:
-        dataset, warnings = trainopts.check_dataset(data_dir_abs, flags, data_dir_shown=p['data_dir'])
-    except trainopts.OptionError as e:
+        dataset, warnings = _dataset.check_dataset(data_dir_abs, flags, data_dir_shown=p['data_dir'])
+    except _train_flags.OptionError as e:
         module.fail_json(msg=str(e))
-    err = common.dir_writable_error(checkpoint_dir_abs, 'checkpoint_dir')
+    err = _files.dir_writable_error(checkpoint_dir_abs, 'checkpoint_dir')
     if err:
         module.fail_json(msg=err)
-    err = trainopts.disk_space_error(checkpoint_dir_abs, flags, dataset, keep=p['keep'])
+    err = _resources.disk_space_error(checkpoint_dir_abs, flags, dataset, keep=p['keep'])
     if err:
         module.fail_json(msg=err)
     log_dir = os.path.dirname(log_path)
-    err = common.dir_writable_error(log_dir, 'log directory')
+    err = _files.dir_writable_error(log_dir, 'log directory')
     if err:
         module.fail_json(msg=err)
     if os.path.isdir(log_path):
@@ -489,14 +497,14 @@ def finished_run(log_path, base_command, env):
     """The recorded state of the log's last run when it trained all its iterations, exited 0 and was
     started with this command and environment, in either precision (the model is trained; the precision
     only made it faster); else None."""
-    state = common.read_state(log_path)
+    state = _run_state.read_state(log_path)
     if not state or state.get('env') != env or \
-            prec.native_argv(state.get('base_command')) != prec.native_argv(base_command):
+            _precision.native_argv(state.get('base_command')) != _precision.native_argv(base_command):
         return None
-    log = trainlog.read_log(log_path, state.get('log_offset'))
-    if training.exit_status(log['lines']) != 0:
+    log = _trainlog.read_log(log_path, state.get('log_offset'))
+    if _trainlog.exit_status(log['lines']) != 0:
         return None
-    summary = trainlog.summarize(log['lines'], head=log.get('head'))
+    summary = _trainlog.summarize(log['lines'], head=log.get('head'))
     return state if summary.get('phase') == 'last_iteration' else None
 
 
@@ -508,34 +516,34 @@ def find_resume(checkpoint_dir_abs, savefile, log_path, trainer_running=False):
     last thing a trainer said before it died without exiting 0 (killed,
     crashed, or gone with the host, leaving no end line) may be truncated.
     """
-    state = common.read_state(log_path)
-    log = trainlog.read_log(log_path, state.get('log_offset'))
-    saves = trainlog.saved_checkpoints(log['lines'])
-    code = training.exit_status(log['lines'])
-    entries = ckpt.list_checkpoints(checkpoint_dir_abs, savefile)
-    complete, suspect = ckpt.classify(entries, saves, trainer_running=trainer_running,
+    state = _run_state.read_state(log_path)
+    log = _trainlog.read_log(log_path, state.get('log_offset'))
+    saves = _trainlog.saved_checkpoints(log['lines'])
+    code = _trainlog.exit_status(log['lines'])
+    entries = _checkpoints.list_checkpoints(checkpoint_dir_abs, savefile)
+    complete, suspect = _checkpoints.classify(entries, saves, trainer_running=trainer_running,
                                       abandoned=log['exists'] and code != 0 and not trainer_running)
-    last = ckpt.latest(complete)
+    last = _checkpoints.latest(complete)
     return (last['path'] if last else None), [e['path'] for e in suspect]
 
 
 def resume_plan(module, th, chdir, data_dir, data_dir_abs, dataset, flags, checkpoint):
-    """Whether the run can continue `checkpoint` as asked (see resume.py): a dict with resume_from (the
+    """Whether the run can continue `checkpoint` as asked (see _resume.py): a dict with resume_from (the
     checkpoint, or None), not_resumed ({checkpoint, differences} or None), probe and vocab_size."""
     plan = {'resume_from': None, 'not_resumed': None, 'probe': None, 'vocab_size': None}
     if not checkpoint:
         return plan
     # The loader reads vocab.t7 when it is up to date, else it builds the vocabulary from input.txt.
     vocab_t7 = None if dataset['needs_preprocessing'] else os.path.join(data_dir_abs, 'vocab.t7')
-    rc, out, err, probe = sampling.run_probe(module.run_command, th, chdir, checkpoint, vocab_file=vocab_t7)
+    rc, out, err, probe = _sampling.run_probe(module.run_command, th, chdir, checkpoint, vocab_file=vocab_t7)
     if probe['kind'] is None:
         module.fail_json(msg='th could not load checkpoint %s to check that training can resume from it '
                              '(exit status %d): %s' % (checkpoint, rc, (err or out).strip()[-2000:]))
     vocab = probe['dataset_vocab']
     if vocab is None:
-        vocab = resume.input_vocabulary(os.path.join(data_dir_abs, 'input.txt'))
+        vocab = _resume.input_vocabulary(os.path.join(data_dir_abs, 'input.txt'))
     plan.update(probe=probe, vocab_size=len(vocab))
-    differences = resume.differences(probe, vocab, flags, dataset_shown='%s/input.txt' % data_dir)
+    differences = _resume.differences(probe, vocab, flags, dataset_shown='%s/input.txt' % data_dir)
     if differences:
         plan['not_resumed'] = {'checkpoint': checkpoint, 'differences': differences}
     else:
@@ -559,15 +567,15 @@ def require_resume_error(p, savefile, checkpoint_dir_abs, plan):
 
 def memory_check(flags, dataset, plan, freed=0):
     """(the RV memory dict, a warning or None) for the model the run will train on this corpus."""
-    model = resume.effective_model(flags, plan['probe'] if plan['resume_from'] else None)
-    estimate = trainopts.estimate_memory_bytes(
-        model['model'], model['rnn_size'], model['num_layers'], plan['vocab_size'] or trainopts.MAX_VOCAB,
-        trainopts.flag_value(flags, 'seq_length'), trainopts.flag_value(flags, 'batch_size'),
+    model = _resume.effective_model(flags, plan['probe'] if plan['resume_from'] else None)
+    estimate = _resources.estimate_memory_bytes(
+        model['model'], model['rnn_size'], model['num_layers'], plan['vocab_size'] or _resources.MAX_VOCAB,
+        _train_flags.flag_value(flags, 'seq_length'), _train_flags.flag_value(flags, 'batch_size'),
         dataset['input_bytes'], needs_preprocessing=dataset['needs_preprocessing'])
-    available = trainopts.available_memory_bytes()
-    warning = trainopts.memory_warning(estimate, available, freed=freed)
+    available = _resources.available_memory_bytes()
+    warning = _resources.memory_warning(estimate, available, freed=freed)
     mib = 1 << 20
-    return ({'estimated_mib': trainopts.mib_up(estimate['total']),
+    return ({'estimated_mib': _resources.mib_up(estimate['total']),
              'available_mib': None if available is None else (available + freed) // mib,
              'fits': warning is None}, warning)
 
@@ -593,9 +601,9 @@ def set_aside(paths):
 def start_run(module, screen_bin, p, chdir, checkpoint_dir_abs, log_path, argv, base_argv, env, resumed_from,
               runner, savefile):
     """Start the wrapper in screen and find the trainer's pid; returns (pid, warnings)."""
-    common.makedirs(checkpoint_dir_abs)
-    common.makedirs(os.path.dirname(log_path))
-    pid_file = common.pid_path(log_path)
+    _files.makedirs(checkpoint_dir_abs)
+    _files.makedirs(os.path.dirname(log_path))
+    pid_file = _paths.pid_path(log_path)
     try:
         os.unlink(pid_file)
     except OSError:
@@ -605,7 +613,7 @@ def start_run(module, screen_bin, p, chdir, checkpoint_dir_abs, log_path, argv, 
         if offset:
             f.write('\n')
             offset += 1
-        f.write(training.run_marker(p['session'], argv) + '\n')
+        f.write(_trainlog.run_marker(p['session'], argv) + '\n')
     state = {
         'session': p['session'],
         'command': argv,
@@ -622,39 +630,39 @@ def start_run(module, screen_bin, p, chdir, checkpoint_dir_abs, log_path, argv, 
         'pid': None,
         'uid': os.getuid(),
     }
-    common.write_state(log_path, state)
+    _run_state.write_state(log_path, state)
     stdbuf = module.get_bin_path('stdbuf')
     warnings = []
     if not stdbuf:
         warnings.append('stdbuf (coreutils) not found: the trainer output is block-buffered, the log may lag')
-    wrapper = training.build_wrapper(chdir, argv, env, log_path, pid_file, stdbuf=stdbuf, keep=p['keep'],
+    wrapper = _wrapper.build_wrapper(chdir, argv, env, log_path, pid_file, stdbuf=stdbuf, keep=p['keep'],
                                      checkpoint_dir=checkpoint_dir_abs, savefile=savefile)
-    rc, err = screen.start_session(screen_bin, p['session'], wrapper, runner, cwd=chdir)
+    rc, err = _screen.start_session(screen_bin, p['session'], wrapper, runner, cwd=chdir)
     if rc != 0:
         module.fail_json(msg='screen failed to start session %s (rc %d): %s' % (p['session'], rc, err.strip()),
                          command=argv)
     pid = None
     deadline = time.time() + STARTUP_TIMEOUT
     while time.time() < deadline:
-        cand = common.read_pid_file(pid_file)
-        if cand and screen.is_script_process(cand, 'train.lua'):
+        cand = _run_state.read_pid_file(pid_file)
+        if cand and _processes.is_script_process(cand, 'train.lua'):
             pid = cand
             break
-        if cand and not screen.pid_alive(cand):
+        if cand and not _processes.pid_alive(cand):
             break
         time.sleep(0.05)
     state['pid'] = pid
-    common.write_state(log_path, state)
+    _run_state.write_state(log_path, state)
     if pid is None:
         # The trainer is gone already (or never came up): look at what it said.
         end = time.time() + 3
-        log = trainlog.read_log(log_path, offset)
-        while time.time() < end and training.exit_status(log['lines']) is None:
+        log = _trainlog.read_log(log_path, offset)
+        while time.time() < end and _trainlog.exit_status(log['lines']) is None:
             time.sleep(0.1)
-            log = trainlog.read_log(log_path, offset)
-        summary = trainlog.summarize(log['lines'], log['head'])
-        code = training.exit_status(log['lines'])
-        tail = trainlog.tail(log['lines'], training.LOG_TAIL_LINES)
+            log = _trainlog.read_log(log_path, offset)
+        summary = _trainlog.summarize(log['lines'], log['head'])
+        code = _trainlog.exit_status(log['lines'])
+        tail = _trainlog.tail(log['lines'], _trainer.LOG_TAIL_LINES)
         if summary['phase'] in ('error', 'nan', 'exploding') or code not in (None, 0):
             module.fail_json(msg='the trainer ended before it trained (status %s, %s); last log lines (%s):\n%s'
                              % (code, summary['phase'], log_path, '\n'.join(tail)),
@@ -671,7 +679,7 @@ def start_run(module, screen_bin, p, chdir, checkpoint_dir_abs, log_path, argv, 
 
 def wait_until_training(module, p, pid, argv, log_path, offset):
     """Returns once the new trainer has trained (warnings), or fails the task with the log tail."""
-    seen = training.wait_until_trained(log_path, offset, pid, p['startup_timeout'])
+    seen = _trainer.wait_until_trained(log_path, offset, pid, p['startup_timeout'])
     summary, code, tail = seen['summary'], seen['exit_status'], seen['tail']
     details = dict(command=argv, log_path=log_path, log_tail=tail, exit_status=code, pid=pid)
     if seen['outcome'] == 'timeout':
@@ -683,7 +691,7 @@ def wait_until_training(module, p, pid, argv, log_path, offset):
                          running=True, **details)
     if seen['outcome'] == 'ended':
         if summary['phase'] in ('error', 'nan', 'exploding') or code not in (None, 0) \
-                or not training.has_trained(summary):
+                or not _trainer.has_trained(summary):
             module.fail_json(msg='the trainer ended before it trained (status %s, %s); last log lines (%s):\n%s'
                                  % (code, summary['phase'], log_path, '\n'.join(tail)), running=False, **details)
         return ['the trainer already exited (status %s) after %s iteration(s); see %s'
@@ -694,10 +702,10 @@ def wait_until_training(module, p, pid, argv, log_path, offset):
 def main():
     argument_spec = dict(
         state=dict(type='str', default='started', choices=['started', 'stopped', 'restarted']),
-        chdir=dict(type='path', default=common.DEFAULT_CHDIR),
+        chdir=dict(type='path', default=_paths.DEFAULT_CHDIR),
         data_dir=dict(type='path', default='data/tinyshakespeare'),
-        checkpoint_dir=dict(type='path', default=common.DEFAULT_CHECKPOINT_DIR),
-        session=dict(type='str', default=common.DEFAULT_SESSION),
+        checkpoint_dir=dict(type='path', default=_paths.DEFAULT_CHECKPOINT_DIR),
+        session=dict(type='str', default=_screen.DEFAULT_SESSION),
         log_path=dict(type='path'),
         th=dict(type='path'),
         gpuid=dict(type='int', default=-1),
@@ -706,7 +714,7 @@ def main():
         startup_timeout=dict(type='int', default=300),
         threads=dict(type='int'),
         omp_threads=dict(type='int', default=1),
-        precision=dict(type='str', default=prec.DEFAULT_PRECISION, choices=list(prec.PRECISIONS)),
+        precision=dict(type='str', default=_precision.DEFAULT_PRECISION, choices=list(_precision.PRECISIONS)),
         options=dict(type='dict', default={}),
         keep=dict(type='int', default=0),
         stop_timeout=dict(type='int', default=10),
@@ -714,7 +722,7 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
 
-    err = common.check_session_name(p['session'])
+    err = _screen.check_session_name(p['session'])
     if err:
         module.fail_json(msg=err)
     if p['gpuid'] < -1:
@@ -732,30 +740,30 @@ def main():
     if p['require_resume'] and not p['resume']:
         module.fail_json(msg='require_resume needs resume=true: a run that must resume cannot start from scratch')
     try:
-        flags = trainopts.validate_options(p['options'])
-    except trainopts.OptionError as e:
+        flags = _train_flags.validate_options(p['options'])
+    except _train_flags.OptionError as e:
         module.fail_json(msg=str(e))
 
-    chdir = common.resolve(p['chdir'], os.getcwd())
-    checkpoint_dir_abs = common.resolve(p['checkpoint_dir'], chdir)
-    data_dir_abs = common.resolve(p['data_dir'], chdir)
-    log_path = common.resolve(p['log_path'], chdir) if p['log_path'] else \
-        common.default_log_path(checkpoint_dir_abs, p['session'])
-    savefile = trainopts.flag_value(flags, 'savefile')
-    env = common.thread_env(p['threads'], p['omp_threads'])
-    launcher = prec.launcher_path(log_path)
+    chdir = _paths.resolve(p['chdir'], os.getcwd())
+    checkpoint_dir_abs = _paths.resolve(p['checkpoint_dir'], chdir)
+    data_dir_abs = _paths.resolve(p['data_dir'], chdir)
+    log_path = _paths.resolve(p['log_path'], chdir) if p['log_path'] else \
+        _paths.default_log_path(checkpoint_dir_abs, p['session'])
+    savefile = _train_flags.flag_value(flags, 'savefile')
+    env = _threads.thread_env(p['threads'], p['omp_threads'])
+    launcher = _precision.launcher_path(log_path)
 
     screen_bin = module.get_bin_path('screen')
     if not screen_bin:
         module.fail_json(msg='GNU screen not found on PATH: install the screen package')
-    runner = screen.module_runner(module)
+    runner = _screen.module_runner(module)
 
     result = dict(changed=False, session=p['session'], pid=None, command=[], log_path=log_path,
                   checkpoint_dir=checkpoint_dir_abs, resumed_from=None, env=env, running=False,
                   finished=False, precision=p['precision'], savefile=savefile)
 
     def base_argv(th):
-        return trainopts.build_train_argv(th, flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'],
+        return _train_flags.build_train_argv(th, flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'],
                                           precision=p['precision'], launcher=launcher)
 
     def resume_point(trainer_running=False):
@@ -773,8 +781,8 @@ def main():
 
     def run_command(th, resumed):
         """(the savefile the new run writes under, its argv)."""
-        run_save = ckpt.run_savefile(checkpoint_dir_abs, savefile)
-        return run_save, trainopts.build_train_argv(th, flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'],
+        run_save = _checkpoints.run_savefile(checkpoint_dir_abs, savefile)
+        return run_save, _train_flags.build_train_argv(th, flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'],
                                                     init_from=resumed, savefile=run_save,
                                                     precision=p['precision'], launcher=launcher)
 
@@ -784,9 +792,9 @@ def main():
         res['running'] = True
         res['command'] = st.get('command') or []
         if st.get('command'):
-            res['savefile'] = trainopts.argv_flag(st['command'], 'savefile')
+            res['savefile'] = _train_flags.argv_flag(st['command'], 'savefile')
         res['resumed_from'] = st.get('resumed_from')
-        res['precision'] = prec.precision_of(res['command']) or res['precision']
+        res['precision'] = _precision.precision_of(res['command']) or res['precision']
         if st.get('env'):
             res['env'] = st['env']
 
@@ -794,17 +802,17 @@ def main():
         """started does not train again what already trained to the end with the same settings."""
         if p['state'] != 'started' or status['running']:
             return
-        th, dummy = common.find_th(p['th'])
+        th, dummy = _th.find_th(p['th'])
         done = finished_run(log_path, base_argv(th), env) if th else None
         if done:
             result.update(command=done.get('command') or [], finished=True,
-                          precision=prec.precision_of(done.get('command')) or p['precision'],
-                          savefile=trainopts.argv_flag(done.get('command'), 'savefile'),
+                          precision=_precision.precision_of(done.get('command')) or p['precision'],
+                          savefile=_train_flags.argv_flag(done.get('command'), 'savefile'),
                           msg='training with these settings already ran to its last iteration; '
                               'use state=restarted to train again')
             module.exit_json(**result)
 
-    lock = Lock(common.lock_path(p['session']))
+    lock = Lock(_paths.lock_path(p['session']))
 
     if module.check_mode:
         status = running_status(screen_bin, p['session'], log_path, runner)
@@ -855,12 +863,12 @@ def main():
         if p['state'] == 'started' and status['running']:
             recorded(status, result)
             st = status['state']
-            th, err = common.find_th(p['th'])
+            th, err = _th.find_th(p['th'])
             if not st:
                 module.warn('session %s runs but was not started by this module (no state file %s): '
-                            'cannot compare its command' % (p['session'], common.state_path(log_path)))
+                            'cannot compare its command' % (p['session'], _paths.state_path(log_path)))
             elif th and (st.get('base_command') != base_argv(th) or st.get('env') != env):
-                precision_change = prec.difference(st.get('base_command'), p['precision'])
+                precision_change = _precision.difference(st.get('base_command'), p['precision'])
                 module.warn('session %s already runs a different command%s: %s (env %s); asked for: %s (env %s). '
                             'Use state=restarted to apply the change.'
                             % (p['session'], ' (%s)' % precision_change if precision_change else '',
@@ -876,11 +884,11 @@ def main():
         resumed, dummy = resume_point(trainer_running=status['running'])
         plan = plan_for(th, dataset, resumed)
         memory, memory_warning = memory_check(flags, dataset, plan, freed=freed_memory(status))
-        if prec.needs_launcher(p['precision']):
+        if _precision.needs_launcher(p['precision']):
             # Before a running trainer is stopped: a launcher that cannot be written changes nothing.
             try:
-                common.makedirs(os.path.dirname(launcher))
-                prec.install_launcher(launcher)
+                _files.makedirs(os.path.dirname(launcher))
+                _precision.install_launcher(launcher)
             except (IOError, OSError) as e:
                 module.fail_json(msg='cannot write the precision launcher %s: %s; fix the permissions of its '
                                      'directory or set precision=double to run train.lua without it' % (launcher, e))

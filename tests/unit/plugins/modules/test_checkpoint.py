@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import common
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import screen
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _processes
 from ansible_collections.rnn_bootstrap.charrnn.plugins.modules import checkpoint
 
 SESSION = 'unit-ckpt-%d' % os.getpid()  # never a real screen session
@@ -33,7 +33,7 @@ def _ckpt(cv, name, mtime):
 
 
 def _log(cv, lines, session=SESSION):
-    path = common.default_log_path(str(cv), session)
+    path = _paths.default_log_path(str(cv), session)
     with open(path, 'w') as f:
         f.write('[charrnn] run started test\n')
         for line in lines:
@@ -142,7 +142,7 @@ def live_trainer(charrnn_dir, stand_in_th):
     def start(env_extra, session=SESSION):
         cv = charrnn_dir / 'cv'
         cv.mkdir(exist_ok=True)
-        log = common.default_log_path(str(cv), session)
+        log = _paths.default_log_path(str(cv), session)
         env = dict(os.environ, **env_extra)
         with open(log, 'a') as f:
             f.write('[charrnn] run started test\n')
@@ -151,11 +151,11 @@ def live_trainer(charrnn_dir, stand_in_th):
                                  '-seq_length', '50', '-eval_val_every', '15', '-max_epochs', '1', '-gpuid', '-1'],
                                 cwd=str(charrnn_dir), stdout=out, stderr=subprocess.STDOUT, env=env)
         out.close()
-        with open(common.pid_path(log), 'w') as f:
+        with open(_paths.pid_path(log), 'w') as f:
             f.write('%d\n' % proc.pid)
         procs.append(proc)
         end = time.time() + 5  # Popen can return before the child's exec is visible in /proc
-        while time.time() < end and not screen.is_script_process(proc.pid, 'train.lua'):
+        while time.time() < end and not _processes.is_script_process(proc.pid, 'train.lua'):
             time.sleep(0.01)
         return proc, cv
     yield start
