@@ -264,7 +264,7 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _wait
 CONFIRM_DELAY = 0.5
 
 
-def make_poll(observer, mode, ref, last, sleeper=time.sleep):
+def make_poll(trainer, mode, ref, last, sleeper=time.sleep):
     """poll() for _waiter.wait_for; `last` keeps the latest observation."""
 
     def awaited(obs):
@@ -273,7 +273,7 @@ def make_poll(observer, mode, ref, last, sleeper=time.sleep):
         return _checkpoints.latest(_checkpoints.newer_than(obs['complete'], ref))
 
     def poll():
-        obs = observer.look()
+        obs = trainer.look()
         last['obs'] = obs
         if mode == 'none':
             return _waiter.DONE, None
@@ -285,7 +285,7 @@ def make_poll(observer, mode, ref, last, sleeper=time.sleep):
             # "in progress" may have completed as the trainer exited, and a
             # trainer caught between two execs must not count as gone.
             sleeper(CONFIRM_DELAY)
-            obs = observer.look()
+            obs = trainer.look()
             last['obs'] = obs
             found = awaited(obs)
             if found is not None:
@@ -334,7 +334,7 @@ def main():
         module.fail_json(msg='checkpoint_dir %s is not readable by this user (uid %d)'
                              % (checkpoint_dir, os.getuid()))
 
-    observer = _trainer.Observer(checkpoint_dir, p['savefile'], p['session'], log_path,
+    trainer = _trainer.Trainer(checkpoint_dir, p['savefile'], p['session'], log_path,
                                  screen_bin=module.get_bin_path('screen'), runner=_screen.module_runner(module))
     result = dict(changed=False, timed_out=False, found=None)
 
@@ -348,12 +348,12 @@ def main():
                                      'to wait past the latest one present now)' % ref_path, **result)
             result['newer_than'] = ref_path
         else:
-            first = observer.look()
+            first = trainer.look()
             ref = _checkpoints.latest(first['complete'])
             result['newer_than'] = ref['path'] if ref else None
 
     last = {}
-    outcome = _waiter.wait_for(make_poll(observer, p['wait'], ref, last), p['timeout'], p['sleep'])
+    outcome = _waiter.wait_for(make_poll(trainer, p['wait'], ref, last), p['timeout'], p['sleep'])
     obs = last['obs']
     result.update(
         checkpoints=[_checkpoints.public(e) for e in obs['complete']],

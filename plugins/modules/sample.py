@@ -177,9 +177,9 @@ def choose_checkpoint(module, p, chdir):
     log_path = _paths.resolve(p['log_path'], chdir) if p['log_path'] else \
         _paths.default_log_path(checkpoint_dir, p['session'])
     if p['checkpoint'] in ('latest', 'best'):
-        observer = _trainer.Observer(checkpoint_dir, p['savefile'], p['session'], log_path,
+        trainer = _trainer.Trainer(checkpoint_dir, p['savefile'], p['session'], log_path,
                                      screen_bin=module.get_bin_path('screen'), runner=_screen.module_runner(module))
-        obs = observer.look()
+        obs = trainer.look()
         pick = _checkpoints.latest(obs['complete']) if p['checkpoint'] == 'latest' else _checkpoints.best(obs['complete'])
         if pick is None:
             extra = ''
@@ -207,9 +207,9 @@ def choose_checkpoint(module, p, chdir):
     info = _checkpoints.parse_name(name)
     log_path = _paths.resolve(p['log_path'], chdir) if p['log_path'] else \
         _paths.default_log_path(directory, p['session'])
-    observer = _trainer.Observer(directory, info['savefile'], p['session'], log_path,
+    trainer = _trainer.Trainer(directory, info['savefile'], p['session'], log_path,
                                  screen_bin=module.get_bin_path('screen'), runner=_screen.module_runner(module))
-    obs = observer.look()
+    obs = trainer.look()
     if any(e['path'] == path for e in obs['in_progress']):
         module.fail_json(msg='checkpoint %s is still being written by the trainer: wait for it '
                              '(rnn_bootstrap.charrnn.checkpoint) and try again' % path)

@@ -8,6 +8,8 @@ __metaclass__ = type
 
 import json
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -43,7 +45,7 @@ def _write_log(path, lines, marker=True):
             f.write(line + '\n')
 
 
-def test_observer_without_trainer(tmp_path):
+def test_look_without_a_trainer(tmp_path):
     cv = tmp_path / 'cv'
     cv.mkdir()
     log = _paths.default_log_path(str(cv), 's')
@@ -62,8 +64,8 @@ def test_observer_without_trainer(tmp_path):
     def runner(argv, env_update=None, cwd=None):
         calls.append(argv)
         return 1, 'No Sockets found in /run/screen/S-root.\n', ''
-    obs = _trainer.Observer(str(cv), 'lstm', 's', log, screen_bin='screen', runner=runner,
-                            sleeper=lambda s: None).look()
+    obs = _trainer.Trainer(str(cv), 'lstm', 's', log, screen_bin='screen', runner=runner,
+                           sleeper=lambda s: None).look()
     assert calls and obs['running'] is False
     assert [e['name'] for e in obs['complete']] == [a.name, b.name]
     t = obs['training']
@@ -72,7 +74,7 @@ def test_observer_without_trainer(tmp_path):
     assert 'saves' not in t
 
 
-def test_observer_with_live_session_sees_in_progress(tmp_path):
+def test_look_with_a_live_session_sees_in_progress(tmp_path):
     cv = tmp_path / 'cv'
     cv.mkdir()
     log = _paths.default_log_path(str(cv), 's')
@@ -82,10 +84,42 @@ def test_observer_with_live_session_sees_in_progress(tmp_path):
 
     def runner(argv, env_update=None, cwd=None):
         return 0, 'There is a screen on:\n\t123.s\t(Detached)\n1 Socket in /run/screen/S-root.\n', ''
-    obs = _trainer.Observer(str(cv), 'lstm', 's', log, screen_bin='screen', runner=runner).look()
+    obs = _trainer.Trainer(str(cv), 'lstm', 's', log, screen_bin='screen', runner=runner).look()
     assert obs['running'] is True
     assert obs['complete'] == [] and [e['name'] for e in obs['in_progress']] == [b.name]
     assert obs['training']['status'] == 'saving'
+
+
+def test_status_is_the_one_running_decision(tmp_path):
+    """A live session is a running run; its trainer's pid, when no pid file names it, is looked for under
+    the session only when asked (the train module stops and reports it; the readers need not)."""
+    log = str(tmp_path / 'x.log')
+    child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)', 'train.lua'])
+    try:
+        end = time.time() + 10
+        while time.time() < end and not _processes.is_script_process(child.pid, 'train.lua'):
+            time.sleep(0.02)
+
+        def runner(argv, env_update=None, cwd=None):
+            # this test process plays the screen session the trainer runs under
+            return 0, 'There is a screen on:\n\t%d.s\t(Detached)\n1 Socket in /run/screen/S-root.\n' % os.getpid(), ''
+        trainer = _trainer.Trainer(str(tmp_path), 'lstm', 's', log, screen_bin='screen', runner=runner)
+        status = trainer.status()
+        assert status['running'] is True and status['pid'] is None and len(status['alive']) == 1
+        assert trainer.status(search_sessions=True)['pid'] == child.pid
+        assert trainer.look()['running'] is True
+
+        def no_session(argv, env_update=None, cwd=None):
+            return 1, 'No Sockets found in /run/screen/S-root.\n', ''
+        alone = _trainer.Trainer(str(tmp_path), 'lstm', 's', log, screen_bin='screen', runner=no_session)
+        assert alone.status(search_sessions=True)['running'] is False
+        with open(_paths.pid_path(log), 'w') as f:
+            f.write('%d\n' % child.pid)
+        status = alone.status()
+        assert status['running'] is True and status['pid'] == child.pid
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_trainer_pid_requires_train_lua_cmdline(tmp_path):
