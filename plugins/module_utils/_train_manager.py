@@ -25,6 +25,7 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _th
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _threads
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _train_flags
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainer
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _training_run
 
 # What a plan does to the run.
 KEEP = 'keep'          # started, and it runs: nothing to do
@@ -56,8 +57,7 @@ class TrainManager:
         self.chdir = _paths.resolve(p['chdir'], os.getcwd())
         self.checkpoint_dir = _paths.resolve(p['checkpoint_dir'], self.chdir)
         self.data_dir = _paths.resolve(p['data_dir'], self.chdir)
-        self.log_path = _paths.resolve(p['log_path'], self.chdir) if p['log_path'] else \
-            _paths.default_log_path(self.checkpoint_dir, p['session'])
+        self.log_path = _training_run.log_path(p, self.chdir, self.checkpoint_dir)
         self.savefile = _train_flags.flag_value(self.flags, 'savefile')
         self.env = _threads.thread_env(p['threads'], p['omp_threads'])
         self.launcher = _precision.launcher_path(self.log_path)
@@ -81,13 +81,9 @@ class TrainManager:
 
     def check_params(self):
         p, fail = self.p, self.module.fail_json
-        err = _screen.check_session_name(p['session'])
+        err = _training_run.check(p)
         if err:
             fail(msg=err)
-        if p['gpuid'] < -1:
-            fail(msg='gpuid must be -1 (CPU) or a GPU index >= 0, got %d' % p['gpuid'])
-        if p['threads'] is not None and p['threads'] < 1:
-            fail(msg='threads must be >= 1, got %d' % p['threads'])
         if p['omp_threads'] < 1:
             fail(msg='omp_threads must be >= 1, got %d' % p['omp_threads'])
         if p['keep'] < 0:

@@ -36,13 +36,9 @@ options:
   chdir:
     description:
       - The char-rnn checkout that relative O(checkpoint_dir), O(log_path) and O(newer_than) are relative to.
-    type: path
-    default: /opt/rnn-karpathy
   savefile:
     description:
       - The C(savefile) of the run (train.lua's C(-savefile)); only its checkpoints are reported.
-    type: str
-    default: lstm
   wait:
     description:
       - V(none) reports at once.
@@ -68,7 +64,8 @@ options:
     default: 5
 extends_documentation_fragment:
   - rnn_bootstrap.charrnn.attributes
-  - rnn_bootstrap.charrnn.attributes.training_run
+  - rnn_bootstrap.charrnn.training_run
+  - rnn_bootstrap.charrnn.training_run.savefile
 attributes:
   check_mode:
     support: full
@@ -257,8 +254,8 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _chec
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _progress
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _screen
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _train_flags
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainer
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _training_run
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _waiter
 
 CONFIRM_DELAY = 0.5
@@ -298,25 +295,20 @@ def make_poll(trainer, mode, ref, last, sleeper=time.sleep):
 
 
 def main():
-    argument_spec = dict(
+    argument_spec = _training_run.argument_spec(
+        savefile=True,
         checkpoint_dir=dict(type='path', required=True),
-        chdir=dict(type='path', default=_paths.DEFAULT_CHDIR),
-        savefile=dict(type='str', default='lstm'),
         wait=dict(type='str', default='none', choices=['none', 'first', 'new']),
         newer_than=dict(type='path'),
         timeout=dict(type='int', default=600),
         sleep=dict(type='float', default=5),
-        session=dict(type='str', default=_screen.DEFAULT_SESSION),
-        log_path=dict(type='path'),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
 
-    err = _screen.check_session_name(p['session'])
+    err = _training_run.check(p)
     if err:
         module.fail_json(msg=err)
-    if not _train_flags.SAVEFILE_RE.match(p['savefile']):
-        module.fail_json(msg="savefile %r is not a valid char-rnn savefile name" % p['savefile'])
     if p['timeout'] < 0:
         module.fail_json(msg='timeout must be >= 0, got %d' % p['timeout'])
     if p['sleep'] <= 0:
@@ -326,8 +318,7 @@ def main():
 
     chdir = _paths.resolve(p['chdir'], os.getcwd())
     checkpoint_dir = _paths.resolve(p['checkpoint_dir'], chdir)
-    log_path = _paths.resolve(p['log_path'], chdir) if p['log_path'] else \
-        _paths.default_log_path(checkpoint_dir, p['session'])
+    log_path = _training_run.log_path(p, chdir, checkpoint_dir)
     if os.path.exists(checkpoint_dir) and not os.path.isdir(checkpoint_dir):
         module.fail_json(msg='checkpoint_dir %s is not a directory' % checkpoint_dir)
     if os.path.isdir(checkpoint_dir) and not os.access(checkpoint_dir, os.R_OK | os.X_OK):

@@ -39,18 +39,13 @@ options:
   chdir:
     description:
       - The char-rnn checkout (sample.lua runs from here).
-    type: path
-    default: /opt/rnn-karpathy
   savefile:
     description:
       - The savefile whose checkpoints V(latest) and V(best) choose from.
-    type: str
-    default: lstm
   th:
     description:
       - Path of the C(th) executable. Default C(th) on E(PATH), else V(/opt/torch/bin/th) or
         V(/opt/torch/install/bin/th).
-    type: path
   length:
     description:
       - Number of characters to sample (C(-length)).
@@ -78,14 +73,11 @@ options:
   gpuid:
     description:
       - C(-gpuid); V(-1) samples on the CPU (sample.lua's own default is V(0)).
-    type: int
-    default: -1
   threads:
     description:
       - OpenBLAS threads (C(OPENBLAS_NUM_THREADS)); default the number of CPUs the task may run on.
         OpenMP gets one thread (C(OMP_NUM_THREADS=1), C(OMP_WAIT_POLICY=PASSIVE)), as in
         M(rnn_bootstrap.charrnn.train).
-    type: int
   dest:
     description:
       - A file to write the generated text to (the exact bytes sample.lua wrote, without its final newline).
@@ -93,7 +85,9 @@ options:
     type: path
 extends_documentation_fragment:
   - rnn_bootstrap.charrnn.attributes
-  - rnn_bootstrap.charrnn.attributes.training_run
+  - rnn_bootstrap.charrnn.training_run
+  - rnn_bootstrap.charrnn.training_run.savefile
+  - rnn_bootstrap.charrnn.training_run.torch
 attributes:
   check_mode:
     support: full
@@ -168,14 +162,13 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _samp
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _screen
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _th
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _threads
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _train_flags
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainer
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _training_run
 
 
 def choose_checkpoint(module, p, chdir):
     checkpoint_dir = _paths.resolve(p['checkpoint_dir'], chdir)
-    log_path = _paths.resolve(p['log_path'], chdir) if p['log_path'] else \
-        _paths.default_log_path(checkpoint_dir, p['session'])
+    log_path = _training_run.log_path(p, chdir, checkpoint_dir)
     if p['checkpoint'] in ('latest', 'best'):
         trainer = _trainer.Trainer(checkpoint_dir, p['savefile'], p['session'], log_path,
                                      screen_bin=module.get_bin_path('screen'), runner=_screen.module_runner(module))
@@ -205,8 +198,7 @@ def choose_checkpoint(module, p, chdir):
     # not one still being written
     directory = os.path.dirname(path)
     info = _checkpoints.parse_name(name)
-    log_path = _paths.resolve(p['log_path'], chdir) if p['log_path'] else \
-        _paths.default_log_path(directory, p['session'])
+    log_path = _training_run.log_path(p, chdir, directory)
     trainer = _trainer.Trainer(directory, info['savefile'], p['session'], log_path,
                                  screen_bin=module.get_bin_path('screen'), runner=_screen.module_runner(module))
     obs = trainer.look()
@@ -239,42 +231,31 @@ def check_checkpoint(module, th, chdir, checkpoint, primetext, result):
 
 
 def main():
-    argument_spec = dict(
+    argument_spec = _training_run.argument_spec(
+        savefile=True,
+        torch=True,
         checkpoint=dict(type='str', default='latest'),
         checkpoint_dir=dict(type='path', default=_paths.DEFAULT_CHECKPOINT_DIR),
-        chdir=dict(type='path', default=_paths.DEFAULT_CHDIR),
-        savefile=dict(type='str', default='lstm'),
-        session=dict(type='str', default=_screen.DEFAULT_SESSION),
-        log_path=dict(type='path'),
-        th=dict(type='path'),
         length=dict(type='int', default=2000),
         temperature=dict(type='float', default=1),
         primetext=dict(type='str'),
         seed=dict(type='int', default=123),
         sample=dict(type='bool', default=True),
-        gpuid=dict(type='int', default=-1),
-        threads=dict(type='int'),
         dest=dict(type='path'),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
     result = dict(changed=False, command=[])
 
+    err = _training_run.check(p)
+    if err:
+        module.fail_json(msg=err, **result)
     if p['length'] < 1:
         module.fail_json(msg='length must be >= 1, got %d' % p['length'], **result)
     if not p['temperature'] > 0:
         module.fail_json(msg='temperature must be > 0, got %s' % p['temperature'], **result)
-    if p['gpuid'] < -1:
-        module.fail_json(msg='gpuid must be -1 (CPU) or a GPU index >= 0, got %d' % p['gpuid'], **result)
-    if p['threads'] is not None and p['threads'] < 1:
-        module.fail_json(msg='threads must be >= 1, got %d' % p['threads'], **result)
     if p['seed'] < 0:
         module.fail_json(msg='seed must be >= 0, got %d' % p['seed'], **result)
-    if not _train_flags.SAVEFILE_RE.match(p['savefile']):
-        module.fail_json(msg="savefile %r is not a valid char-rnn savefile name" % p['savefile'], **result)
-    err = _screen.check_session_name(p['session'])
-    if err:
-        module.fail_json(msg=err, **result)
 
     chdir = _paths.resolve(p['chdir'], os.getcwd())
     if not os.path.isfile(os.path.join(chdir, 'sample.lua')):

@@ -79,8 +79,6 @@ options:
     description:
       - The char-rnn checkout; train.lua runs from here. Relative O(data_dir) and O(checkpoint_dir) are relative
         to it.
-    type: path
-    default: /opt/rnn-karpathy
   data_dir:
     description:
       - Directory holding C(input.txt), passed to train.lua as C(-data_dir) exactly as given.
@@ -95,24 +93,14 @@ options:
   session:
     description:
       - Name of the screen session (letters, digits, V(_), V(+), V(-)).
-    type: str
-    default: charrnn
   log_path:
     description:
       - File the trainer's output is appended to.
       - Default V(<chdir>/<checkpoint_dir>/train-<session>.log), the same rule the
         M(rnn_bootstrap.charrnn.checkpoint) and M(rnn_bootstrap.charrnn.sample) modules use.
-    type: path
-  th:
-    description:
-      - Path of the C(th) executable.
-      - Default C(th) on E(PATH), else V(/opt/torch/bin/th) or V(/opt/torch/install/bin/th).
-    type: path
   gpuid:
     description:
       - Passed as C(-gpuid). V(-1) trains on the CPU (train.lua's own default is V(0)).
-    type: int
-    default: -1
   resume:
     description:
       - When checkpoints of this savefile exist in O(checkpoint_dir), start with C(-init_from) the latest one,
@@ -139,7 +127,6 @@ options:
     description:
       - OpenBLAS threads (C(OPENBLAS_NUM_THREADS)).
       - Default the number of CPUs the task may run on.
-    type: int
   omp_threads:
     description:
       - OpenMP threads (C(OMP_NUM_THREADS)).
@@ -194,6 +181,8 @@ options:
     default: 10
 extends_documentation_fragment:
   - rnn_bootstrap.charrnn.attributes
+  - rnn_bootstrap.charrnn.training_run
+  - rnn_bootstrap.charrnn.training_run.torch
 attributes:
   check_mode:
     support: full
@@ -349,24 +338,19 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _screen
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _training_run
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._train_manager import TrainManager
 
 
 def main():
-    argument_spec = dict(
+    argument_spec = _training_run.argument_spec(
+        torch=True,
         state=dict(type='str', default='started', choices=['started', 'stopped', 'restarted']),
-        chdir=dict(type='path', default=_paths.DEFAULT_CHDIR),
         data_dir=dict(type='path', default='data/tinyshakespeare'),
         checkpoint_dir=dict(type='path', default=_paths.DEFAULT_CHECKPOINT_DIR),
-        session=dict(type='str', default=_screen.DEFAULT_SESSION),
-        log_path=dict(type='path'),
-        th=dict(type='path'),
-        gpuid=dict(type='int', default=-1),
         resume=dict(type='bool', default=True),
         require_resume=dict(type='bool', default=False),
         startup_timeout=dict(type='int', default=300),
-        threads=dict(type='int'),
         omp_threads=dict(type='int', default=1),
         precision=dict(type='str', default=_precision.DEFAULT_PRECISION, choices=list(_precision.PRECISIONS)),
         options=dict(type='dict', default={}),
