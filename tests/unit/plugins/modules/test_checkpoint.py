@@ -196,34 +196,3 @@ def test_wait_first_then_new_with_live_trainer(module_runner, live_trainer):
     expected = ['lm_lstm_epoch0.39_', 'lm_lstm_epoch0.79_', 'lm_lstm_epoch1.00_']
     assert [c['name'][:18] for c in r3['checkpoints']] == expected
     assert r3['training']['iteration'] == 38 and r3['training']['running'] is False
-
-
-class FakeTrainer:
-    def __init__(self, looks):
-        self.looks = list(looks)
-
-    def look(self):
-        return self.looks.pop(0)
-
-
-def _obs(running, complete=()):
-    return {'running': running, 'complete': list(complete), 'in_progress': [], 'training': {}, 'log_lines': []}
-
-
-def test_poll_confirms_an_ended_session_before_failing():
-    entry = {'path': '/cv/a.t7', 'mtime_ns': 5, 'epoch': 1.0}
-    sleeps = []
-    # gone, then alive again on the second look (a trainer between two execs): keep waiting
-    poll = checkpoint.make_poll(FakeTrainer([_obs(False), _obs(True)]), 'first', None, {}, sleeper=sleeps.append)
-    assert poll() == ('wait', None) and sleeps == [checkpoint.CONFIRM_DELAY]
-    # gone twice: fail
-    poll = checkpoint.make_poll(FakeTrainer([_obs(False), _obs(False)]), 'first', None, {}, sleeper=sleeps.append)
-    assert poll() == ('fail', None)
-    # gone, but the checkpoint completed as it ended: done
-    last = {}
-    poll = checkpoint.make_poll(FakeTrainer([_obs(False), _obs(False, [entry])]), 'first', None, last,
-                                sleeper=sleeps.append)
-    assert poll() == ('done', entry) and last['obs']['complete'] == [entry]
-    # wait=new ignores what is not newer than the reference
-    poll = checkpoint.make_poll(FakeTrainer([_obs(True, [entry])]), 'new', dict(entry), {}, sleeper=sleeps.append)
-    assert poll() == ('wait', None)
