@@ -47,3 +47,35 @@ def makedirs(path):
     except OSError as e:
         if e.errno != errno.EEXIST or not os.path.isdir(path):
             raise
+
+
+def write_if_changed(path, data, check_mode=False, mode=None, replace=os.rename, opener=open):
+    """Write the bytes `data` to path unless it already holds exactly them; returns whether it changed
+    (in check mode, whether it would), and what path held before (None when it did not exist).
+
+    The bytes go to a temporary file next to path that replace(tmp, path) then moves over it, so that a
+    reader sees either the old content or the new, never half of one; on failure the temporary file is
+    removed and the error raised. mode: the new file's permissions (default as open() creates them).
+    """
+    try:
+        with opener(path, 'rb') as f:
+            old = f.read()
+    except (IOError, OSError):
+        old = None
+    if old == data:
+        return False, old
+    if not check_mode:
+        tmp = '%s.%d.tmp' % (path, os.getpid())
+        try:
+            with opener(tmp, 'wb') as f:
+                f.write(data)
+            if mode is not None:
+                os.chmod(tmp, mode)
+            replace(tmp, path)
+        except (IOError, OSError):
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+    return True, old

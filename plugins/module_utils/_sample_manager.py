@@ -10,9 +10,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import tempfile
 
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _checkpoints
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _files
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _sampling
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _screen
@@ -84,15 +84,12 @@ class SampleManager:
             module.fail_json(msg=msg, rc=rc, stderr_lines=crash['stderr_lines'], **result)
 
         text = _sampling.clean_output(out)
-        data = _sampling.to_bytes(text)
         result['text'] = _sampling.to_text(text)
         if dest:
             result['dest'] = dest
-            old = None
-            if os.path.exists(dest):
-                with open(dest, 'rb') as f:
-                    old = f.read()
-            if old != data:
+            changed, old = _files.write_if_changed(dest, _sampling.to_bytes(text), module.check_mode,
+                                                   replace=module.atomic_move)
+            if changed:
                 result['changed'] = True
                 if module._diff:
                     result['diff'] = {
@@ -100,11 +97,6 @@ class SampleManager:
                         'before': '' if old is None else old.decode('utf-8', 'replace'),
                         'after': result['text'],
                     }
-                if not module.check_mode:
-                    fd, tmp = tempfile.mkstemp(prefix='.sample-', dir=os.path.dirname(dest))
-                    with os.fdopen(fd, 'wb') as f:
-                        f.write(data)
-                    module.atomic_move(tmp, dest)
         module.exit_json(**result)
 
     def choose_checkpoint(self):
