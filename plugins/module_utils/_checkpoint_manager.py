@@ -78,16 +78,14 @@ class CheckpointManager:
         self.result = dict(changed=False, timed_out=False, found=None)
 
     def check_params(self):
-        p, fail = self.p, self.module.fail_json
-        err = _training_run.check(p)
+        p = self.p
+        err = _training_run.check(
+            p,
+            (p['timeout'] < 0, 'timeout must be >= 0, got %d' % p['timeout']),
+            (p['sleep'] <= 0, 'sleep must be > 0, got %s' % p['sleep']),
+            (p['newer_than'] and p['wait'] != 'new', 'newer_than is only used with wait=new'))
         if err:
-            fail(msg=err)
-        if p['timeout'] < 0:
-            fail(msg='timeout must be >= 0, got %d' % p['timeout'])
-        if p['sleep'] <= 0:
-            fail(msg='sleep must be > 0, got %s' % p['sleep'])
-        if p['newer_than'] and p['wait'] != 'new':
-            fail(msg='newer_than is only used with wait=new')
+            self.module.fail_json(msg=err)
 
     def run(self):
         """Look, waiting as asked; exits the module."""

@@ -33,16 +33,14 @@ class SampleManager:
         self.chdir = _paths.resolve(self.p['chdir'], os.getcwd())
 
     def check_params(self):
-        p, fail, result = self.p, self.module.fail_json, self.result
-        err = _training_run.check(p)
+        p = self.p
+        err = _training_run.check(
+            p,
+            (p['length'] < 1, 'length must be >= 1, got %d' % p['length']),
+            (not p['temperature'] > 0, 'temperature must be > 0, got %s' % p['temperature']),
+            (p['seed'] < 0, 'seed must be >= 0, got %d' % p['seed']))
         if err:
-            fail(msg=err, **result)
-        if p['length'] < 1:
-            fail(msg='length must be >= 1, got %d' % p['length'], **result)
-        if not p['temperature'] > 0:
-            fail(msg='temperature must be > 0, got %s' % p['temperature'], **result)
-        if p['seed'] < 0:
-            fail(msg='seed must be >= 0, got %d' % p['seed'], **result)
+            self.module.fail_json(msg=err, **self.result)
 
     def trainer(self, checkpoint_dir, savefile, log_path):
         """The training run whose checkpoints are looked at (to tell complete ones from those being written)."""

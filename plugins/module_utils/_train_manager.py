@@ -80,20 +80,17 @@ class TrainManager:
     # ------------------------------------------------------------------ options
 
     def check_params(self):
-        p, fail = self.p, self.module.fail_json
-        err = _training_run.check(p)
+        p = self.p
+        err = _training_run.check(
+            p,
+            (p['omp_threads'] < 1, 'omp_threads must be >= 1, got %d' % p['omp_threads']),
+            (p['keep'] < 0, 'keep must be 0 (keep every checkpoint) or more, got %d' % p['keep']),
+            (p['stop_timeout'] < 0, 'stop_timeout must be >= 0, got %d' % p['stop_timeout']),
+            (p['startup_timeout'] < 1, 'startup_timeout must be >= 1, got %d' % p['startup_timeout']),
+            (p['require_resume'] and not p['resume'],
+             'require_resume needs resume=true: a run that must resume cannot start from scratch'))
         if err:
-            fail(msg=err)
-        if p['omp_threads'] < 1:
-            fail(msg='omp_threads must be >= 1, got %d' % p['omp_threads'])
-        if p['keep'] < 0:
-            fail(msg='keep must be 0 (keep every checkpoint) or more, got %d' % p['keep'])
-        if p['stop_timeout'] < 0:
-            fail(msg='stop_timeout must be >= 0, got %d' % p['stop_timeout'])
-        if p['startup_timeout'] < 1:
-            fail(msg='startup_timeout must be >= 1, got %d' % p['startup_timeout'])
-        if p['require_resume'] and not p['resume']:
-            fail(msg='require_resume needs resume=true: a run that must resume cannot start from scratch')
+            self.module.fail_json(msg=err)
 
     def train_flags(self):
         try:

@@ -36,8 +36,9 @@ def argument_spec(savefile=False, torch=False, **own):
     return spec
 
 
-def check(params):
-    """What is wrong with the shared options' values (the first problem, naming the fix), or None."""
+def check(params, *own):
+    """What is wrong with the options' values (the first problem, naming the fix), or None: the shared
+    options first, then the module's own checks, pairs of (a condition that is a problem, its message)."""
     err = _screen.check_session_name(params['session'])
     if err:
         return err
@@ -47,6 +48,9 @@ def check(params):
         return 'gpuid must be -1 (CPU) or a GPU index >= 0, got %d' % params['gpuid']
     if params.get('threads') is not None and params['threads'] < 1:
         return 'threads must be >= 1, got %d' % params['threads']
+    for problem, message in own:
+        if problem:
+            return message
     return None
 
 

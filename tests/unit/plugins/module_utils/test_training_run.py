@@ -54,6 +54,13 @@ def test_check_names_the_problem(params, fragment):
     assert fragment in _training_run.check(params)
 
 
+def test_check_then_asks_the_module_s_own_checks_in_order():
+    params = {'session': 'charrnn', 'timeout': -1}
+    assert _training_run.check(params, (False, 'not this'), (params['timeout'] < 0, 'timeout'), (True, 'later')) \
+        == 'timeout'
+    assert _training_run.check(dict(params, session='a b'), (True, 'own')).startswith("session 'a b'")
+
+
 def test_check_passes_good_values_of_the_options_a_module_has():
     assert _training_run.check({'session': 'charrnn'}) is None
     assert _training_run.check({'session': 'charrnn', 'savefile': 'lstm.run2', 'gpuid': 0, 'threads': None}) is None
