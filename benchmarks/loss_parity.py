@@ -13,7 +13,7 @@ those iterations and float's relative difference to double, then whether the las
 trained in turn and the table is printed per seed. Also prints each run's median time/batch.
 
 The validation losses are the ones train.lua computes and writes into its checkpoint names (4 decimals);
-the output is read with the collection's own parser (plugins/module_utils/trainlog.py).
+the output is read with the collection's own parser (plugins/module_utils/_trainlog.py).
 
 Needs Torch (th) and a char-rnn checkout; nothing of either is changed (data, checkpoints and the
 launcher go to a temporary directory).
@@ -33,9 +33,9 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', '.collections'))
 # pylint: disable=wrong-import-position
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import common  # noqa: E402
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import precision as prec  # noqa: E402
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import trainlog  # noqa: E402
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision  # noqa: E402
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _threads  # noqa: E402
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainlog  # noqa: E402
 
 DEFAULT_MODEL = ['-model', 'lstm', '-rnn_size', '128', '-num_layers', '2',
                  '-seq_length', '50', '-batch_size', '50']
@@ -45,12 +45,12 @@ TOLERANCE = 0.02
 def validation_losses(output):
     """iteration -> validation loss, from train.lua's output (the loss its checkpoint names carry, to 4
     decimals), read the way the collection's loss chart reads a log."""
-    dummy, val = trainlog.loss_curves(output.splitlines())
+    dummy, val = _trainlog.loss_curves(output.splitlines())
     return dict(val)
 
 
 def batch_times(output):
-    return [p['time_per_batch'] for p in map(trainlog.parse_line, output.splitlines()) if p['kind'] == 'iteration']
+    return [p['time_per_batch'] for p in map(_trainlog.parse_line, output.splitlines()) if p['kind'] == 'iteration']
 
 
 def compare(double, single):
@@ -80,8 +80,8 @@ def train(args, workdir, precision, seed):
              '-checkpoint_dir', os.path.join(workdir, 'cv-%s-%d' % (precision, seed)), '-print_every', '1',
              '-eval_val_every', str(args.every), '-max_epochs', '%.6f' % ((args.iterations + 0.5) / ntrain),
              '-seed', str(seed), '-savefile', precision] + DEFAULT_MODEL
-    cmd = prec.trainer_argv([args.th, 'train.lua'] + flags, precision, os.path.join(workdir, 'train.log.launcher.lua'))
-    env = dict(os.environ, TERM='dumb', **common.thread_env(args.threads))
+    cmd = _precision.trainer_argv([args.th, 'train.lua'] + flags, precision, os.path.join(workdir, 'train.log.launcher.lua'))
+    env = dict(os.environ, TERM='dumb', **_threads.thread_env(args.threads))
     proc = subprocess.run(cmd, cwd=args.char_rnn, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, check=False)
     if proc.returncode != 0:
@@ -97,7 +97,7 @@ def count_train_batches(args, workdir):
     proc = subprocess.run(cmd, cwd=args.char_rnn, env=dict(os.environ, TERM='dumb'), stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, check=False)
     for line in proc.stdout.splitlines():
-        parsed = trainlog.parse_line(line)
+        parsed = _trainlog.parse_line(line)
         if parsed['kind'] == 'batches':
             return parsed['train']
     sys.exit('cannot read the batch count from train.lua:\n' + proc.stdout[-3000:])
@@ -126,10 +126,10 @@ def main():
     try:
         os.makedirs(os.path.join(workdir, 'data'))
         shutil.copy(corpus, os.path.join(workdir, 'data', 'input.txt'))
-        prec.install_launcher(os.path.join(workdir, 'train.log.launcher.lua'))
+        _precision.install_launcher(os.path.join(workdir, 'train.log.launcher.lua'))
         args.ntrain = count_train_batches(args, workdir)
         print('# char-rnn default model, %d iterations, validation every %d, %s, threads %s'
-              % (args.iterations, args.every, args.th, common.thread_env(args.threads)), flush=True)
+              % (args.iterations, args.every, args.th, _threads.thread_env(args.threads)), flush=True)
         for seed in seeds:
             outputs = dict((p, train(args, workdir, p, seed)) for p in ('double', 'float'))
             rows = compare(validation_losses(outputs['double']), validation_losses(outputs['float']))

@@ -34,9 +34,9 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', '.collections'))
 # pylint: disable-next=wrong-import-position
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import common  # noqa: E402
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision  # noqa: E402
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _threads  # noqa: E402
 # pylint: disable-next=wrong-import-position
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import precision as prec  # noqa: E402
 
 DEFAULT_MODEL = ['-model', 'lstm', '-rnn_size', '128', '-num_layers', '2',
                  '-seq_length', '50', '-batch_size', '50']
@@ -57,15 +57,15 @@ def batch_times(output, warmup):
 
 def trainer_argv(args, workdir, flags, precision):
     """th train.lua <flags>, through the precision launcher the way the train module runs it."""
-    return prec.trainer_argv([args.th, 'train.lua'] + flags, precision, os.path.join(workdir, 'train.log.launcher.lua'))
+    return _precision.trainer_argv([args.th, 'train.lua'] + flags, precision, os.path.join(workdir, 'train.log.launcher.lua'))
 
 
 def parse_precisions(text):
     names = [p.strip() for p in text.split(',') if p.strip()]
     for name in names:
-        prec.check_precision(name)
+        _precision.check_precision(name)
     if not names or len(set(names)) != len(names):
-        raise ValueError('give each of %s at most once, comma-separated' % ', '.join(prec.PRECISIONS))
+        raise ValueError('give each of %s at most once, comma-separated' % ', '.join(_precision.PRECISIONS))
     return names
 
 
@@ -78,7 +78,7 @@ def speedups(results, precisions):
                 for setting, precision in by if precision == 'float' and (setting, 'double') in by)
 
 
-def run_once(args, workdir, env_overrides, precision=prec.NATIVE_PRECISION):
+def run_once(args, workdir, env_overrides, precision=_precision.NATIVE_PRECISION):
     """One train.lua run; returns the per-iteration times after the warm-up."""
     env = {k: v for k, v in os.environ.items()
            if k not in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'OMP_WAIT_POLICY')}
@@ -113,7 +113,7 @@ def count_train_batches(args, workdir):
 
 
 def main():
-    nproc = common.cpu_count()
+    nproc = _threads.cpu_count()
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--th', default=shutil.which('th') or '/opt/torch/bin/th')
     parser.add_argument('--char-rnn', default='/opt/rnn-karpathy')
@@ -134,7 +134,7 @@ def main():
         parser.error('--precision: %s' % e)
     corpus = args.corpus or os.path.join(args.char_rnn, 'data', 'tinyshakespeare', 'input.txt')
 
-    picked = common.thread_env(None)
+    picked = _threads.thread_env(None)
     settings = []
     if not args.collection_setting_only:
         for omp in range(1, args.max_threads + 1):
@@ -157,7 +157,7 @@ def main():
         os.makedirs(os.path.join(workdir, 'data'))
         shutil.copy(corpus, os.path.join(workdir, 'data', 'input.txt'))
         if 'float' in precisions:
-            prec.install_launcher(os.path.join(workdir, 'train.log.launcher.lua'))
+            _precision.install_launcher(os.path.join(workdir, 'train.log.launcher.lua'))
         args.ntrain = count_train_batches(args, workdir)
         print('# char-rnn default model, %d iterations per run (first %d left out), %d runs per setting and '
               'precision taken in turn, precisions %s, nproc %d, %s'

@@ -22,18 +22,3 @@ attributes:
     support: full
     platforms: posix
 '''
-
-    # The options of a training run that the modules reading its log share.
-    TRAINING_RUN = r'''
-options:
-  session:
-    description:
-      - The screen session of the training run.
-    type: str
-    default: charrnn
-  log_path:
-    description:
-      - The training log. Default V(<checkpoint_dir>/train-<session>.log), the rule of
-        M(rnn_bootstrap.charrnn.train).
-    type: path
-'''

@@ -36,13 +36,9 @@ options:
   chdir:
     description:
       - The char-rnn checkout that relative O(checkpoint_dir), O(log_path) and O(newer_than) are relative to.
-    type: path
-    default: /opt/rnn-karpathy
   savefile:
     description:
       - The C(savefile) of the run (train.lua's C(-savefile)); only its checkpoints are reported.
-    type: str
-    default: lstm
   wait:
     description:
       - V(none) reports at once.
@@ -68,7 +64,8 @@ options:
     default: 5
 extends_documentation_fragment:
   - rnn_bootstrap.charrnn.attributes
-  - rnn_bootstrap.charrnn.attributes.training_run
+  - rnn_bootstrap.charrnn.training_run
+  - rnn_bootstrap.charrnn.training_run.savefile
 attributes:
   check_mode:
     support: full
@@ -248,140 +245,23 @@ log_tail:
   elements: str
 '''
 
-import os
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _progress
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import checkpoints as ckpt
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import common
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import screen
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import trainopts
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import training
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import waiter
-
-CONFIRM_DELAY = 0.5
-
-
-def make_poll(observer, mode, ref, last, sleeper=time.sleep):
-    """poll() for waiter.wait_for; `last` keeps the latest observation."""
-
-    def awaited(obs):
-        if mode == 'first':
-            return ckpt.latest(obs['complete'])
-        return ckpt.latest(ckpt.newer_than(obs['complete'], ref))
-
-    def poll():
-        obs = observer.look()
-        last['obs'] = obs
-        if mode == 'none':
-            return waiter.DONE, None
-        found = awaited(obs)
-        if found is not None:
-            return waiter.DONE, found
-        if not obs['running']:
-            # It looks ended. Look again after a moment: a checkpoint still
-            # "in progress" may have completed as the trainer exited, and a
-            # trainer caught between two execs must not count as gone.
-            sleeper(CONFIRM_DELAY)
-            obs = observer.look()
-            last['obs'] = obs
-            found = awaited(obs)
-            if found is not None:
-                return waiter.DONE, found
-            if not obs['running']:
-                return waiter.FAIL, None
-        return waiter.WAIT, None
-
-    return poll
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _training_run
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._checkpoint_manager import CheckpointManager
 
 
 def main():
-    argument_spec = dict(
+    argument_spec = _training_run.argument_spec(
+        savefile=True,
         checkpoint_dir=dict(type='path', required=True),
-        chdir=dict(type='path', default=common.DEFAULT_CHDIR),
-        savefile=dict(type='str', default='lstm'),
         wait=dict(type='str', default='none', choices=['none', 'first', 'new']),
         newer_than=dict(type='path'),
         timeout=dict(type='int', default=600),
         sleep=dict(type='float', default=5),
-        session=dict(type='str', default=common.DEFAULT_SESSION),
-        log_path=dict(type='path'),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    p = module.params
-
-    err = common.check_session_name(p['session'])
-    if err:
-        module.fail_json(msg=err)
-    if not trainopts.SAVEFILE_RE.match(p['savefile']):
-        module.fail_json(msg="savefile %r is not a valid char-rnn savefile name" % p['savefile'])
-    if p['timeout'] < 0:
-        module.fail_json(msg='timeout must be >= 0, got %d' % p['timeout'])
-    if p['sleep'] <= 0:
-        module.fail_json(msg='sleep must be > 0, got %s' % p['sleep'])
-    if p['newer_than'] and p['wait'] != 'new':
-        module.fail_json(msg='newer_than is only used with wait=new')
-
-    chdir = common.resolve(p['chdir'], os.getcwd())
-    checkpoint_dir = common.resolve(p['checkpoint_dir'], chdir)
-    log_path = common.resolve(p['log_path'], chdir) if p['log_path'] else \
-        common.default_log_path(checkpoint_dir, p['session'])
-    if os.path.exists(checkpoint_dir) and not os.path.isdir(checkpoint_dir):
-        module.fail_json(msg='checkpoint_dir %s is not a directory' % checkpoint_dir)
-    if os.path.isdir(checkpoint_dir) and not os.access(checkpoint_dir, os.R_OK | os.X_OK):
-        module.fail_json(msg='checkpoint_dir %s is not readable by this user (uid %d)'
-                             % (checkpoint_dir, os.getuid()))
-
-    observer = training.Observer(checkpoint_dir, p['savefile'], p['session'], log_path,
-                                 screen_bin=module.get_bin_path('screen'), runner=screen.module_runner(module))
-    result = dict(changed=False, timed_out=False, found=None)
-
-    ref = None
-    if p['wait'] == 'new':
-        if p['newer_than']:
-            ref_path = common.resolve(p['newer_than'], chdir)
-            ref = ckpt.ref_from_path(ref_path)
-            if ref is None:
-                module.fail_json(msg='newer_than %s does not exist: give an existing checkpoint (or omit it '
-                                     'to wait past the latest one present now)' % ref_path, **result)
-            result['newer_than'] = ref_path
-        else:
-            first = observer.look()
-            ref = ckpt.latest(first['complete'])
-            result['newer_than'] = ref['path'] if ref else None
-
-    last = {}
-    outcome = waiter.wait_for(make_poll(observer, p['wait'], ref, last), p['timeout'], p['sleep'])
-    obs = last['obs']
-    result.update(
-        checkpoints=[ckpt.public(e) for e in obs['complete']],
-        in_progress=[ckpt.public(e) for e in obs['in_progress']],
-        latest=ckpt.public(ckpt.latest(obs['complete'])),
-        best=ckpt.public(ckpt.best(obs['complete'])),
-        training=obs['training'],
-        elapsed=round(outcome['elapsed'], 2),
-    )
-    if outcome['outcome'] == waiter.DONE:
-        result['found'] = ckpt.public(outcome['value'])
-        module.exit_json(**result)
-    tail = training.log_tail(obs)
-    result['log_tail'] = tail
-    what = 'a first checkpoint' if p['wait'] == 'first' else (
-        'a checkpoint newer than %s' % (result.get('newer_than') or '(none yet)'))
-    what += " of savefile '%s' in %s" % (p['savefile'], checkpoint_dir)
-    training_info = obs['training']
-    if outcome['outcome'] == waiter.TIMEOUT:
-        result['timed_out'] = True
-        module.fail_json(msg='Timed out after %.1fs waiting for %s; progress: %s'
-                             % (outcome['elapsed'], what, _progress.progress_text(training_info)), **result)
-    if not training_info['log_exists'] and not training_info['running']:
-        module.fail_json(msg="Training session '%s' is not running and its log %s does not exist, so %s "
-                             "will not appear: start training with rnn_bootstrap.charrnn.train"
-                             % (p['session'], log_path, what), **result)
-    module.fail_json(msg="Training session '%s' has ended (status %s) without writing %s. Last log lines (%s):\n%s"
-                         % (p['session'], training_info['status'], what, log_path, '\n'.join(tail)), **result)
+    CheckpointManager(module).run()
 
 
 if __name__ == '__main__':

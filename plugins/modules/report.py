@@ -110,7 +110,10 @@ curves:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import pngplot, trainlog
+
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _files
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _pngplot
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainlog
 
 
 def cell(value, fmt='%s'):
@@ -157,21 +160,6 @@ def markdown(title, hosts):
     return '\n'.join(lines)
 
 
-def write_if_changed(path, data, check_mode):
-    try:
-        with open(path, 'rb') as f:
-            if f.read() == data:
-                return False
-    except (IOError, OSError):
-        pass
-    if not check_mode:
-        tmp = path + '.tmp'
-        with open(tmp, 'wb') as f:
-            f.write(data)
-        os.rename(tmp, path)
-    return True
-
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -202,7 +190,7 @@ def main():
                     lines = f.read().decode('utf-8', 'replace').splitlines()
             except (IOError, OSError) as e:
                 module.fail_json(msg='cannot read the training log of %s at %s: %s' % (host['name'], host['log'], e))
-            train, val = trainlog.loss_curves(lines)
+            train, val = _trainlog.loss_curves(lines)
         curves[host['name']] = {'train': len(train), 'val': len(val)}
         panels.append((host['name'], train, val))
 
@@ -214,8 +202,9 @@ def main():
             os.makedirs(dest)
         except OSError as e:
             module.fail_json(msg='cannot create the report directory %s: %s' % (dest, e))
-    changed = write_if_changed(md_path, text.encode('utf-8'), module.check_mode)
-    changed = write_if_changed(png_path, pngplot.loss_chart(panels), module.check_mode) or changed
+    changed = False
+    for path, data in ((md_path, text.encode('utf-8')), (png_path, _pngplot.loss_chart(panels))):
+        changed = _files.write_if_changed(path, data, module.check_mode)[0] or changed
     module.exit_json(changed=changed, markdown=text, markdown_path=md_path, png_path=png_path, curves=curves)
 
 

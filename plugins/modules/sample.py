@@ -39,18 +39,13 @@ options:
   chdir:
     description:
       - The char-rnn checkout (sample.lua runs from here).
-    type: path
-    default: /opt/rnn-karpathy
   savefile:
     description:
       - The savefile whose checkpoints V(latest) and V(best) choose from.
-    type: str
-    default: lstm
   th:
     description:
       - Path of the C(th) executable. Default C(th) on E(PATH), else V(/opt/torch/bin/th) or
         V(/opt/torch/install/bin/th).
-    type: path
   length:
     description:
       - Number of characters to sample (C(-length)).
@@ -78,14 +73,11 @@ options:
   gpuid:
     description:
       - C(-gpuid); V(-1) samples on the CPU (sample.lua's own default is V(0)).
-    type: int
-    default: -1
   threads:
     description:
       - OpenBLAS threads (C(OPENBLAS_NUM_THREADS)); default the number of CPUs the task may run on.
         OpenMP gets one thread (C(OMP_NUM_THREADS=1), C(OMP_WAIT_POLICY=PASSIVE)), as in
         M(rnn_bootstrap.charrnn.train).
-    type: int
   dest:
     description:
       - A file to write the generated text to (the exact bytes sample.lua wrote, without its final newline).
@@ -93,7 +85,9 @@ options:
     type: path
 extends_documentation_fragment:
   - rnn_bootstrap.charrnn.attributes
-  - rnn_bootstrap.charrnn.attributes.training_run
+  - rnn_bootstrap.charrnn.training_run
+  - rnn_bootstrap.charrnn.training_run.savefile
+  - rnn_bootstrap.charrnn.training_run.torch
 attributes:
   check_mode:
     support: full
@@ -157,176 +151,28 @@ stderr_lines:
   elements: str
 '''
 
-import os
-import tempfile
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import checkpoints as ckpt
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import common
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import screen
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import sampling
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import trainopts
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import training
-
-
-def choose_checkpoint(module, p, chdir):
-    checkpoint_dir = common.resolve(p['checkpoint_dir'], chdir)
-    log_path = common.resolve(p['log_path'], chdir) if p['log_path'] else \
-        common.default_log_path(checkpoint_dir, p['session'])
-    if p['checkpoint'] in ('latest', 'best'):
-        observer = training.Observer(checkpoint_dir, p['savefile'], p['session'], log_path,
-                                     screen_bin=module.get_bin_path('screen'), runner=screen.module_runner(module))
-        obs = observer.look()
-        pick = ckpt.latest(obs['complete']) if p['checkpoint'] == 'latest' else ckpt.best(obs['complete'])
-        if pick is None:
-            extra = ''
-            if obs['in_progress']:
-                extra = ' (%d still being written)' % len(obs['in_progress'])
-            elif p['checkpoint'] == 'best' and obs['complete']:
-                extra = ' (all validation losses are nan/inf)'
-            module.fail_json(msg="no complete checkpoint of savefile '%s' in %s%s to take as %s: train first "
-                                 "(rnn_bootstrap.charrnn.train) and wait for one (rnn_bootstrap.charrnn.checkpoint)"
-                                 % (p['savefile'], checkpoint_dir, extra, p['checkpoint']))
-        return pick['path']
-    path = common.resolve(p['checkpoint'], chdir)
-    name = os.path.basename(path)
-    if ckpt.parse_name(name) is None:
-        module.fail_json(msg="checkpoint %s is not a char-rnn checkpoint name (lm_<savefile>_epoch<E>_<loss>.t7); "
-                             "give a checkpoint file, or latest or best" % path)
-    if not os.path.exists(path):
-        module.fail_json(msg='checkpoint %s does not exist' % path)
-    if not os.path.isfile(path):
-        module.fail_json(msg='checkpoint %s is not a file' % path)
-    if not os.access(path, os.R_OK):
-        module.fail_json(msg='checkpoint %s is not readable by this user (uid %d)' % (path, os.getuid()))
-    # not one still being written
-    directory = os.path.dirname(path)
-    info = ckpt.parse_name(name)
-    log_path = common.resolve(p['log_path'], chdir) if p['log_path'] else \
-        common.default_log_path(directory, p['session'])
-    observer = training.Observer(directory, info['savefile'], p['session'], log_path,
-                                 screen_bin=module.get_bin_path('screen'), runner=screen.module_runner(module))
-    obs = observer.look()
-    if any(e['path'] == path for e in obs['in_progress']):
-        module.fail_json(msg='checkpoint %s is still being written by the trainer: wait for it '
-                             '(rnn_bootstrap.charrnn.checkpoint) and try again' % path)
-    return path
-
-
-def check_checkpoint(module, th, chdir, checkpoint, primetext, result):
-    """Fails clearly when the checkpoint is no char-rnn checkpoint or lacks a character of primetext."""
-    rc, out, err_out, dummy = sampling.run_probe(module.run_command, th, chdir, checkpoint)
-    kind, detail = sampling.parse_probe(out)
-    if kind is None:
-        module.fail_json(msg='th could not load checkpoint %s (exit status %d): %s'
-                             % (checkpoint, rc, (err_out or out).strip()[-2000:]), **result)
-    if kind == 'load_error':
-        module.fail_json(msg='checkpoint %s cannot be loaded: %s. It is not a char-rnn checkpoint, it is '
-                             'truncated, or it was trained on a GPU this host lacks' % (checkpoint, detail), **result)
-    if kind == 'not_charrnn':
-        module.fail_json(msg='%s is a Torch file but not a char-rnn checkpoint (it has no vocab and protos): '
-                             'give a checkpoint that train.lua wrote' % checkpoint, **result)
-    if primetext:
-        missing = sampling.missing_characters(primetext, detail)
-        if missing:
-            module.fail_json(msg="primetext has %d character(s) the model's vocabulary lacks: %s. The vocabulary is "
-                                 'the characters of the input.txt the model was trained on (%d of them); remove '
-                                 'these from primetext, or train on text that has them'
-                                 % (len(missing), ', '.join(repr(c) for c in missing), len(detail)), **result)
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _training_run
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._sample_manager import SampleManager
 
 
 def main():
-    argument_spec = dict(
+    argument_spec = _training_run.argument_spec(
+        savefile=True,
+        torch=True,
         checkpoint=dict(type='str', default='latest'),
-        checkpoint_dir=dict(type='path', default=common.DEFAULT_CHECKPOINT_DIR),
-        chdir=dict(type='path', default=common.DEFAULT_CHDIR),
-        savefile=dict(type='str', default='lstm'),
-        session=dict(type='str', default=common.DEFAULT_SESSION),
-        log_path=dict(type='path'),
-        th=dict(type='path'),
+        checkpoint_dir=dict(type='path', default=_paths.DEFAULT_CHECKPOINT_DIR),
         length=dict(type='int', default=2000),
         temperature=dict(type='float', default=1),
         primetext=dict(type='str'),
         seed=dict(type='int', default=123),
         sample=dict(type='bool', default=True),
-        gpuid=dict(type='int', default=-1),
-        threads=dict(type='int'),
         dest=dict(type='path'),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    p = module.params
-    result = dict(changed=False, command=[])
-
-    if p['length'] < 1:
-        module.fail_json(msg='length must be >= 1, got %d' % p['length'], **result)
-    if not p['temperature'] > 0:
-        module.fail_json(msg='temperature must be > 0, got %s' % p['temperature'], **result)
-    if p['gpuid'] < -1:
-        module.fail_json(msg='gpuid must be -1 (CPU) or a GPU index >= 0, got %d' % p['gpuid'], **result)
-    if p['threads'] is not None and p['threads'] < 1:
-        module.fail_json(msg='threads must be >= 1, got %d' % p['threads'], **result)
-    if p['seed'] < 0:
-        module.fail_json(msg='seed must be >= 0, got %d' % p['seed'], **result)
-    if not trainopts.SAVEFILE_RE.match(p['savefile']):
-        module.fail_json(msg="savefile %r is not a valid char-rnn savefile name" % p['savefile'], **result)
-    err = common.check_session_name(p['session'])
-    if err:
-        module.fail_json(msg=err, **result)
-
-    chdir = common.resolve(p['chdir'], os.getcwd())
-    if not os.path.isfile(os.path.join(chdir, 'sample.lua')):
-        module.fail_json(msg='sample.lua not found in chdir %s: set chdir to the char-rnn checkout' % chdir, **result)
-    th, err = common.find_th(p['th'])
-    if err:
-        module.fail_json(msg=err, **result)
-    dest = None
-    if p['dest']:
-        dest = common.resolve(p['dest'], os.getcwd())
-        if os.path.isdir(dest):
-            module.fail_json(msg='dest %s is a directory: give a file path' % dest, **result)
-        if not os.path.isdir(os.path.dirname(dest)):
-            module.fail_json(msg='the directory of dest %s does not exist' % dest, **result)
-
-    checkpoint = choose_checkpoint(module, p, chdir)
-    check_checkpoint(module, th, chdir, checkpoint, p['primetext'], result)
-    argv = sampling.build_sample_argv(th, checkpoint, seed=p['seed'], sample=p['sample'],
-                                      primetext=p['primetext'], length=p['length'],
-                                      temperature=p['temperature'], gpuid=p['gpuid'])
-    result.update(command=argv, checkpoint=checkpoint)
-    env = common.thread_env(p['threads'])
-    rc, out, err_out = module.run_command(argv, cwd=chdir, environ_update=env, encoding=None)
-    crash = sampling.find_error(rc, out, err_out)
-    if crash:
-        msg = 'sample.lua failed (exit status %d): %s' % (rc, crash['summary'] or 'no error output')
-        if p['primetext']:
-            msg += ('. If the error is about an index or a nil value, a character of primetext may not be in '
-                    "the model's vocabulary (the characters of the training input.txt)")
-        module.fail_json(msg=msg, rc=rc, stderr_lines=crash['stderr_lines'], **result)
-
-    text = sampling.clean_output(out)
-    data = sampling.to_bytes(text)
-    result['text'] = sampling.to_text(text)
-    if dest:
-        result['dest'] = dest
-        old = None
-        if os.path.exists(dest):
-            with open(dest, 'rb') as f:
-                old = f.read()
-        if old != data:
-            result['changed'] = True
-            if module._diff:
-                result['diff'] = {
-                    'before_header': dest, 'after_header': dest,
-                    'before': '' if old is None else old.decode('utf-8', 'replace'),
-                    'after': result['text'],
-                }
-            if not module.check_mode:
-                fd, tmp = tempfile.mkstemp(prefix='.sample-', dir=os.path.dirname(dest))
-                with os.fdopen(fd, 'wb') as f:
-                    f.write(data)
-                module.atomic_move(tmp, dest)
-    module.exit_json(**result)
+    SampleManager(module).run()
 
 
 if __name__ == '__main__':

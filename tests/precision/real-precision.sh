@@ -32,8 +32,8 @@ ok() { echo "   ok: $*"; }
 launcher=$work/train-precision.log.launcher.lua
 PYTHONPATH=$repo/.collections "$python" -c '
 import sys
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import precision
-precision.install_launcher(sys.argv[1])' "$launcher"
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision
+_precision.install_launcher(sys.argv[1])' "$launcher"
 
 mkdir -p "$work/data"
 head -c 40000 "$char_rnn/data/tinyshakespeare/input.txt" >"$work/data/input.txt"

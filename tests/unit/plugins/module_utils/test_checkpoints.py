@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import checkpoints as ckpt
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _checkpoints
 
 
 @pytest.mark.parametrize('name,savefile,epoch,loss,text', [
@@ -24,7 +24,7 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import check
     ('/abs/dir/lm_gru_epoch0.05_3.2100.t7', 'gru', 0.05, 3.21, '3.2100'),
 ])
 def test_parse_name(name, savefile, epoch, loss, text):
-    info = ckpt.parse_name(name)
+    info = _checkpoints.parse_name(name)
     assert info == {'savefile': savefile, 'epoch': epoch, 'val_loss': loss, 'val_loss_text': text}
 
 
@@ -33,7 +33,7 @@ def test_parse_name(name, savefile, epoch, loss, text):
     'lm__epoch1.00_1.0000.t7', 'vocab.t7', 'train-charrnn.log', 'lm_lstm_epoch1.00_.t7',
 ])
 def test_parse_name_rejects(name):
-    assert ckpt.parse_name(name) is None
+    assert _checkpoints.parse_name(name) is None
 
 
 def _touch(directory, name, mtime, size=10):
@@ -50,10 +50,10 @@ def test_list_orders_by_mtime_not_by_name(tmp_path):
     _touch(tmp_path, 'lm_lstm_epoch9.46_1.5000.t7', 1000)
     _touch(tmp_path, 'lm_other_epoch20.00_1.0000.t7', 3000)
     _touch(tmp_path, 'notes.txt', 4000)
-    names = [e['name'] for e in ckpt.list_checkpoints(str(tmp_path), 'lstm')]
+    names = [e['name'] for e in _checkpoints.list_checkpoints(str(tmp_path), 'lstm')]
     assert names == ['lm_lstm_epoch9.46_1.5000.t7', 'lm_lstm_epoch11.82_1.4000.t7']
     assert sorted(names) != names  # the text order would be wrong
-    allnames = [e['name'] for e in ckpt.list_checkpoints(str(tmp_path))]
+    allnames = [e['name'] for e in _checkpoints.list_checkpoints(str(tmp_path))]
     assert allnames[-1] == 'lm_other_epoch20.00_1.0000.t7'
 
 
@@ -62,55 +62,55 @@ def test_resumed_run_is_newer_although_its_epoch_is_lower(tmp_path):
     _touch(tmp_path, 'lm_lstm_epoch10.00_1.2000.t7', 2000)
     # resumed with -init_from: epoch count restarted
     _touch(tmp_path, 'lm_lstm_epoch1.00_1.1500.t7', 3000)
-    entries = ckpt.list_checkpoints(str(tmp_path), 'lstm')
-    assert ckpt.latest(entries)['name'] == 'lm_lstm_epoch1.00_1.1500.t7'
-    assert ckpt.best(entries)['name'] == 'lm_lstm_epoch1.00_1.1500.t7'
+    entries = _checkpoints.list_checkpoints(str(tmp_path), 'lstm')
+    assert _checkpoints.latest(entries)['name'] == 'lm_lstm_epoch1.00_1.1500.t7'
+    assert _checkpoints.best(entries)['name'] == 'lm_lstm_epoch1.00_1.1500.t7'
 
 
 def test_later_runs_belong_to_the_savefile_and_get_their_own_names(tmp_path):
-    assert ckpt.run_savefile(str(tmp_path), 'lstm') == 'lstm'
+    assert _checkpoints.run_savefile(str(tmp_path), 'lstm') == 'lstm'
     _touch(tmp_path, 'lm_lstm_epoch10.00_1.2000.t7', 1000)
-    assert ckpt.run_savefile(str(tmp_path), 'lstm') == 'lstm.run2'
+    assert _checkpoints.run_savefile(str(tmp_path), 'lstm') == 'lstm.run2'
     _touch(tmp_path, 'lm_lstm.run2_epoch1.00_1.1500.t7', 2000)
     _touch(tmp_path, 'lm_lstm.run10_epoch0.50_1.1000.t7', 3000)
     _touch(tmp_path, 'lm_lstm.runx_epoch0.50_0.1000.t7', 4000)  # another savefile
     _touch(tmp_path, 'lm_lstmx.run3_epoch0.50_0.1000.t7', 4000)  # another savefile
-    entries = ckpt.list_checkpoints(str(tmp_path), 'lstm')
+    entries = _checkpoints.list_checkpoints(str(tmp_path), 'lstm')
     assert [e['name'] for e in entries] == [
         'lm_lstm_epoch10.00_1.2000.t7', 'lm_lstm.run2_epoch1.00_1.1500.t7', 'lm_lstm.run10_epoch0.50_1.1000.t7']
-    assert ckpt.latest(entries)['name'] == 'lm_lstm.run10_epoch0.50_1.1000.t7'
-    assert ckpt.run_savefile(str(tmp_path), 'lstm') == 'lstm.run11'
-    assert ckpt.run_number('lstm.run2', 'lstm') == 2 and ckpt.run_number('lstm.run2', 'lstm.run2') == 1
-    assert ckpt.run_number('gru', 'lstm') is None
+    assert _checkpoints.latest(entries)['name'] == 'lm_lstm.run10_epoch0.50_1.1000.t7'
+    assert _checkpoints.run_savefile(str(tmp_path), 'lstm') == 'lstm.run11'
+    assert _checkpoints.run_number('lstm.run2', 'lstm') == 2 and _checkpoints.run_number('lstm.run2', 'lstm.run2') == 1
+    assert _checkpoints.run_number('gru', 'lstm') is None
 
 
 def test_same_mtime_tie_breaks_on_epoch(tmp_path):
     _touch(tmp_path, 'lm_lstm_epoch2.00_1.0000.t7', 1000)
     _touch(tmp_path, 'lm_lstm_epoch1.00_1.0000.t7', 1000)
-    entries = ckpt.list_checkpoints(str(tmp_path), 'lstm')
+    entries = _checkpoints.list_checkpoints(str(tmp_path), 'lstm')
     assert [e['epoch'] for e in entries] == [1.0, 2.0]
     # equal val_loss: best is the most recent
-    assert ckpt.best(entries)['epoch'] == 2.0
+    assert _checkpoints.best(entries)['epoch'] == 2.0
 
 
 def test_best_ignores_nan(tmp_path):
     _touch(tmp_path, 'lm_lstm_epoch1.00_-nan.t7', 1000)
     _touch(tmp_path, 'lm_lstm_epoch2.00_2.5000.t7', 1100)
     _touch(tmp_path, 'lm_lstm_epoch3.00_2.7000.t7', 1200)
-    entries = ckpt.list_checkpoints(str(tmp_path), 'lstm')
-    assert ckpt.best(entries)['name'] == 'lm_lstm_epoch2.00_2.5000.t7'
-    assert ckpt.best([entries[0]]) is None
-    assert ckpt.latest([]) is None
+    entries = _checkpoints.list_checkpoints(str(tmp_path), 'lstm')
+    assert _checkpoints.best(entries)['name'] == 'lm_lstm_epoch2.00_2.5000.t7'
+    assert _checkpoints.best([entries[0]]) is None
+    assert _checkpoints.latest([]) is None
 
 
 def test_newer_than(tmp_path):
     a = _touch(tmp_path, 'lm_lstm_epoch1.00_2.0000.t7', 1000)
     _touch(tmp_path, 'lm_lstm_epoch2.00_1.9000.t7', 2000)
-    entries = ckpt.list_checkpoints(str(tmp_path), 'lstm')
-    ref = ckpt.ref_from_path(a)
-    assert [e['epoch'] for e in ckpt.newer_than(entries, ref)] == [2.0]
-    assert len(ckpt.newer_than(entries, None)) == 2
-    assert ckpt.ref_from_path(str(tmp_path / 'missing.t7')) is None
+    entries = _checkpoints.list_checkpoints(str(tmp_path), 'lstm')
+    ref = _checkpoints.ref_from_path(a)
+    assert [e['epoch'] for e in _checkpoints.newer_than(entries, ref)] == [2.0]
+    assert len(_checkpoints.newer_than(entries, None)) == 2
+    assert _checkpoints.ref_from_path(str(tmp_path / 'missing.t7')) is None
 
 
 class FakeSleep:
@@ -128,10 +128,10 @@ def test_classify_log_followed_is_complete_even_when_fresh(tmp_path):
     now = 5000.0
     _touch(tmp_path, 'lm_lstm_epoch1.00_2.0000.t7', now - 0.1)
     _touch(tmp_path, 'lm_lstm_epoch2.00_1.9000.t7', now - 0.05)
-    entries = ckpt.list_checkpoints(str(tmp_path), 'lstm')
+    entries = _checkpoints.list_checkpoints(str(tmp_path), 'lstm')
     saves = {'cv/lm_lstm_epoch1.00_2.0000.t7': True, 'cv/lm_lstm_epoch2.00_1.9000.t7': False}
     sleep = FakeSleep()
-    done, busy = ckpt.classify(entries, saves, trainer_running=True, now=now, sleeper=sleep)
+    done, busy = _checkpoints.classify(entries, saves, trainer_running=True, now=now, sleeper=sleep)
     assert [e['epoch'] for e in done] == [1.0]
     assert [e['epoch'] for e in busy] == [2.0]
     assert sleep.calls == []  # no stability pause needed while the trainer runs
@@ -140,16 +140,16 @@ def test_classify_log_followed_is_complete_even_when_fresh(tmp_path):
 def test_classify_last_saving_line_and_trainer_gone_needs_stable_size(tmp_path):
     now = 5000.0
     path = _touch(tmp_path, 'lm_lstm_epoch2.00_1.9000.t7', now - 0.05)
-    entries = ckpt.list_checkpoints(str(tmp_path), 'lstm')
+    entries = _checkpoints.list_checkpoints(str(tmp_path), 'lstm')
     saves = {'cv/lm_lstm_epoch2.00_1.9000.t7': False}
-    done, busy = ckpt.classify(entries, saves, trainer_running=False, now=now, sleeper=FakeSleep())
+    done, busy = _checkpoints.classify(entries, saves, trainer_running=False, now=now, sleeper=FakeSleep())
     assert [e['epoch'] for e in done] == [2.0] and busy == []
 
     def grow():
         with open(path, 'ab') as f:
             f.write(b'more')
-    entries = ckpt.list_checkpoints(str(tmp_path), 'lstm')
-    done, busy = ckpt.classify(entries, saves, trainer_running=False, now=now, sleeper=FakeSleep(grow))
+    entries = _checkpoints.list_checkpoints(str(tmp_path), 'lstm')
+    done, busy = _checkpoints.classify(entries, saves, trainer_running=False, now=now, sleeper=FakeSleep(grow))
     assert done == [] and [e['epoch'] for e in busy] == [2.0]
 
 
@@ -157,11 +157,11 @@ def test_classify_never_completes_what_a_dead_trainer_was_writing(tmp_path):
     now = 5000.0
     _touch(tmp_path, 'lm_lstm_epoch1.00_2.0000.t7', now - 100)
     _touch(tmp_path, 'lm_lstm_epoch2.00_1.9000.t7', now - 100)  # old and stable, but maybe truncated
-    entries = ckpt.list_checkpoints(str(tmp_path), 'lstm')
+    entries = _checkpoints.list_checkpoints(str(tmp_path), 'lstm')
     saves = {'cv/lm_lstm_epoch1.00_2.0000.t7': True, 'cv/lm_lstm_epoch2.00_1.9000.t7': False}
-    done, left = ckpt.classify(entries, saves, trainer_running=False, now=now, abandoned=True)
+    done, left = _checkpoints.classify(entries, saves, trainer_running=False, now=now, abandoned=True)
     assert [e['epoch'] for e in done] == [1.0] and [e['epoch'] for e in left] == [2.0]
-    done, left = ckpt.classify(entries, saves, trainer_running=False, now=now, abandoned=False)
+    done, left = _checkpoints.classify(entries, saves, trainer_running=False, now=now, abandoned=False)
     assert [e['epoch'] for e in done] == [1.0, 2.0] and left == []
 
 
@@ -169,21 +169,21 @@ def test_classify_unlogged_checkpoint_uses_age(tmp_path):
     now = 5000.0
     _touch(tmp_path, 'lm_lstm_epoch1.00_2.0000.t7', now - 10)
     _touch(tmp_path, 'lm_lstm_epoch2.00_1.9000.t7', now - 1)
-    entries = ckpt.list_checkpoints(str(tmp_path), 'lstm')
-    done, busy = ckpt.classify(entries, {}, trainer_running=True, now=now, settle=3)
+    entries = _checkpoints.list_checkpoints(str(tmp_path), 'lstm')
+    done, busy = _checkpoints.classify(entries, {}, trainer_running=True, now=now, settle=3)
     assert [e['epoch'] for e in done] == [1.0]
     assert [e['epoch'] for e in busy] == [2.0]
     # no log at all, no trainer: a stable fresh file is complete
     sleep = FakeSleep()
-    done, busy = ckpt.classify(entries, None, trainer_running=False, now=now, settle=3, sleeper=sleep)
+    done, busy = _checkpoints.classify(entries, None, trainer_running=False, now=now, settle=3, sleeper=sleep)
     assert [e['epoch'] for e in done] == [1.0, 2.0]
     assert len(sleep.calls) == 1
 
 
 def test_public_has_no_internal_keys(tmp_path):
     _touch(tmp_path, 'lm_lstm_epoch1.00_2.0000.t7', 1000, size=7)
-    e = ckpt.list_checkpoints(str(tmp_path), 'lstm')[0]
-    pub = ckpt.public(e)
+    e = _checkpoints.list_checkpoints(str(tmp_path), 'lstm')[0]
+    pub = _checkpoints.public(e)
     assert set(pub) == {'path', 'name', 'epoch', 'val_loss', 'val_loss_text', 'size', 'mtime'}
     assert pub['size'] == 7 and pub['mtime'] == 1000
-    assert ckpt.public(None) is None
+    assert _checkpoints.public(None) is None

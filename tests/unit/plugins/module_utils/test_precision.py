@@ -22,8 +22,8 @@ import subprocess
 
 import pytest
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import precision as prec
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import trainopts
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _train_flags
 
 LUA = next((shutil.which(n) for n in ('luajit', 'lua5.1', 'lua5.2', 'lua5.3', 'lua5.4', 'lua') if shutil.which(n)),
            None)
@@ -33,34 +33,34 @@ TRAIN = ['/opt/torch/bin/th', 'train.lua', '-data_dir', 'data/x', '-checkpoint_d
 
 
 def test_double_is_char_rnn_itself():
-    assert prec.trainer_argv(TRAIN, 'double', '/cv/l.log.launcher.lua') == TRAIN
-    assert prec.needs_launcher('double') is False
-    assert prec.precision_of(TRAIN) == 'double'
+    assert _precision.trainer_argv(TRAIN, 'double', '/cv/l.log.launcher.lua') == TRAIN
+    assert _precision.needs_launcher('double') is False
+    assert _precision.precision_of(TRAIN) == 'double'
 
 
 def test_float_runs_train_lua_through_the_launcher():
-    argv = prec.trainer_argv(TRAIN, 'float', '/cv/l.log.launcher.lua')
+    argv = _precision.trainer_argv(TRAIN, 'float', '/cv/l.log.launcher.lua')
     assert argv == ['/opt/torch/bin/th', '/cv/l.log.launcher.lua', 'float'] + TRAIN[1:]
-    assert prec.precision_of(argv) == 'float'
-    assert prec.needs_launcher('float') is True
+    assert _precision.precision_of(argv) == 'float'
+    assert _precision.needs_launcher('float') is True
     # the trainer is still recognised by train.lua in its command line
     assert 'train.lua' in argv
 
 
 def test_default_is_float():
-    assert prec.DEFAULT_PRECISION == 'float'
+    assert _precision.DEFAULT_PRECISION == 'float'
 
 
 @pytest.mark.parametrize('bad', ['half', 'Float', '', None, 32])
 def test_unknown_precision_is_refused_with_the_choices(bad):
-    with pytest.raises(prec.PrecisionError) as e:
-        prec.trainer_argv(TRAIN, bad, '/x.launcher.lua')
+    with pytest.raises(_precision.PrecisionError) as e:
+        _precision.trainer_argv(TRAIN, bad, '/x.launcher.lua')
     assert 'precision must be one of float, double' in str(e.value)
 
 
 def test_float_without_a_launcher_path_is_a_bug():
-    with pytest.raises(prec.PrecisionError):
-        prec.trainer_argv(TRAIN, 'float', None)
+    with pytest.raises(_precision.PrecisionError):
+        _precision.trainer_argv(TRAIN, 'float', None)
 
 
 @pytest.mark.parametrize('argv,want', [
@@ -71,45 +71,45 @@ def test_float_without_a_launcher_path_is_a_bug():
     (['th', '/cv/x.log.launcher.lua', 'half', 'train.lua'], None),
 ])
 def test_precision_of_a_recorded_command(argv, want):
-    assert prec.precision_of(argv) == want
+    assert _precision.precision_of(argv) == want
 
 
 def test_difference_names_both_precisions():
-    assert prec.difference(TRAIN, 'float') == 'it computes in double, float was asked for'
-    assert prec.difference(prec.trainer_argv(TRAIN, 'float', '/l.launcher.lua'), 'double') == \
+    assert _precision.difference(TRAIN, 'float') == 'it computes in double, float was asked for'
+    assert _precision.difference(_precision.trainer_argv(TRAIN, 'float', '/l.launcher.lua'), 'double') == \
         'it computes in float, double was asked for'
-    assert prec.difference(TRAIN, 'double') is None
-    assert prec.difference(['th', 'other.lua'], 'float') is None
+    assert _precision.difference(TRAIN, 'double') is None
+    assert _precision.difference(['th', 'other.lua'], 'float') is None
 
 
 def test_build_train_argv_applies_the_precision():
-    flags = trainopts.validate_options({'rnn_size': 64})
-    double = trainopts.build_train_argv('th', flags, 'data/x', 'cv', -1, init_from='/cv/a.t7')
+    flags = _train_flags.validate_options({'rnn_size': 64})
+    double = _train_flags.build_train_argv('th', flags, 'data/x', 'cv', -1, init_from='/cv/a.t7')
     assert double[:2] == ['th', 'train.lua'] and double[-2:] == ['-init_from', '/cv/a.t7']
-    single = trainopts.build_train_argv('th', flags, 'data/x', 'cv', -1, init_from='/cv/a.t7', precision='float',
-                                        launcher='/cv/t.log.launcher.lua')
+    single = _train_flags.build_train_argv('th', flags, 'data/x', 'cv', -1, init_from='/cv/a.t7', precision='float',
+                                           launcher='/cv/t.log.launcher.lua')
     assert single == ['th', '/cv/t.log.launcher.lua', 'float'] + double[1:]
 
 
 def test_launcher_lives_next_to_the_log():
-    assert prec.launcher_path('/opt/rnn-karpathy/cv/train-charrnn.log') == \
+    assert _precision.launcher_path('/opt/rnn-karpathy/cv/train-charrnn.log') == \
         '/opt/rnn-karpathy/cv/train-charrnn.log.launcher.lua'
 
 
 def test_install_writes_once_and_repairs(tmp_path):
     path = str(tmp_path / 'train-x.log.launcher.lua')
-    assert prec.install_launcher(path) is True
+    assert _precision.install_launcher(path) is True
     with open(path) as f:
-        assert f.read() == prec.LAUNCHER_SCRIPT
+        assert f.read() == _precision.LAUNCHER_SCRIPT
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
     mtime = os.stat(path).st_mtime_ns
-    assert prec.install_launcher(path) is False
+    assert _precision.install_launcher(path) is False
     assert os.stat(path).st_mtime_ns == mtime
     with open(path, 'a') as f:
         f.write('-- edited\n')
-    assert prec.install_launcher(path) is True
+    assert _precision.install_launcher(path) is True
     with open(path) as f:
-        assert f.read() == prec.LAUNCHER_SCRIPT
+        assert f.read() == _precision.LAUNCHER_SCRIPT
     assert os.listdir(str(tmp_path)) == ['train-x.log.launcher.lua']
 
 
@@ -120,13 +120,13 @@ def test_install_failure_raises_and_leaves_nothing(tmp_path):
         return open(name, mode)
     path = str(tmp_path / 'l.launcher.lua')
     with pytest.raises(IOError):
-        prec.install_launcher(path, opener=failing_open)
+        _precision.install_launcher(path, opener=failing_open)
     assert os.listdir(str(tmp_path)) == []
 
 
 def test_launcher_text_is_fully_formatted():
-    text = prec.LAUNCHER_SCRIPT
-    assert prec.LAUNCHER_MARKER in text.splitlines()[0]
+    text = _precision.LAUNCHER_SCRIPT
+    assert _precision.LAUNCHER_MARKER in text.splitlines()[0]
     assert "torch.setdefaulttensortype(compute)" in text
     assert "'torch.DoubleTensor'" in text
     # Lua patterns and string.format survive the Python formatting
@@ -244,7 +244,7 @@ def run_launcher(tmp_path, *args, **env):
     (tmp_path / 'fake_torch.lua').write_text(FAKE_TORCH)
     (tmp_path / 'train.lua').write_text(FAKE_TRAIN)
     launcher = tmp_path / 'train-s.log.launcher.lua'
-    prec.install_launcher(str(launcher))
+    _precision.install_launcher(str(launcher))
     preload = "package.preload.torch = function() return dofile('fake_torch.lua') end"
     proc = subprocess.run([LUA, '-e', preload, str(launcher)] + list(args), cwd=str(tmp_path),
                           env=dict(os.environ, **env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
@@ -283,9 +283,9 @@ def test_launcher_reports_train_lua_errors_as_th_does(tmp_path):
 
 
 def test_native_argv_drops_only_the_launcher():
-    single = prec.trainer_argv(TRAIN, 'float', '/cv/l.log.launcher.lua')
-    assert prec.native_argv(single) == TRAIN
-    assert prec.native_argv(TRAIN) == TRAIN
-    assert prec.native_argv(None) == []
+    single = _precision.trainer_argv(TRAIN, 'float', '/cv/l.log.launcher.lua')
+    assert _precision.native_argv(single) == TRAIN
+    assert _precision.native_argv(TRAIN) == TRAIN
+    assert _precision.native_argv(None) == []
     other = ['th', 'sample.lua', 'x.t7']
-    assert prec.native_argv(other) == other
+    assert _precision.native_argv(other) == other

@@ -14,9 +14,9 @@ import subprocess
 
 import pytest
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import sampling
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import trainlog
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import trainopts
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _dataset
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _sampling
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainlog
 
 
 def run_train(charrnn_dir, th, nbytes, *flags, **env_extra):
@@ -41,7 +41,7 @@ def test_split_agrees_with_module_utils(charrnn_dir, stand_in_th, nbytes, bs, sl
                              '-train_frac', str(tf), '-val_frac', str(vf), '-max_epochs', '0.001')
     assert rc == 0, err
     m = re.search(r'Number of data batches in train: (\d+), val: (\d+), test: (\d+)', out)
-    dummy, ntrain, nval, ntest = trainopts.split_sizes(nbytes, bs, sl, tf, vf)
+    dummy, ntrain, nval, ntest = _dataset.split_sizes(nbytes, bs, sl, tf, vf)
     assert tuple(int(x) for x in m.groups()) == (ntrain, nval, ntest)
     assert all(line.endswith('\t') for line in out.splitlines())  # th's print
 
@@ -50,13 +50,13 @@ def test_data_too_small_is_a_lua_error(charrnn_dir, stand_in_th):
     rc, out, err = run_train(charrnn_dir, stand_in_th, 2499)
     assert rc == 1
     assert err.startswith('/opt/torch/install/bin/luajit: ') and '\nstack traceback:\n' in err
-    assert trainlog.parse_line(err.splitlines()[0])['kind'] == 'error'
+    assert _trainlog.parse_line(err.splitlines()[0])['kind'] == 'error'
 
 
 def test_one_batch_trains_nothing_and_saves_nothing(charrnn_dir, stand_in_th):
     rc, out, err = run_train(charrnn_dir, stand_in_th, 2500)
     assert rc == 0 and 'train: 0, val: 1' in out
-    s = trainlog.summarize(out.splitlines())
+    s = _trainlog.summarize(out.splitlines())
     assert s['iteration'] is None and s['last_checkpoint'] is None
     assert not (charrnn_dir / 'cv').exists() or os.listdir(str(charrnn_dir / 'cv')) == []
 
@@ -65,15 +65,15 @@ def test_nan_stops_with_exit_0(charrnn_dir, stand_in_th):
     rc, out, err = run_train(charrnn_dir, stand_in_th, 20000, '-batch_size', '10', '-seq_length', '50',
                              STANDIN_NAN_AT='3')
     assert rc == 0
-    s = trainlog.summarize(out.splitlines())
+    s = _trainlog.summarize(out.splitlines())
     assert s['phase'] == 'nan' and s['iteration'] == 3 and s['train_loss'] is None
 
 
 def _launcher(charrnn_dir):
-    from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import precision
+    from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision
     path = charrnn_dir / 'cv' / 'train-x.log.launcher.lua'
     path.parent.mkdir(exist_ok=True)
-    precision.install_launcher(str(path))
+    _precision.install_launcher(str(path))
     return str(path)
 
 
@@ -123,7 +123,7 @@ def test_launcher_usage_errors(charrnn_dir, stand_in_th, args):
     launcher = _launcher(charrnn_dir)
     rc, out, err = _standin(charrnn_dir, stand_in_th, launcher, *args)
     assert rc == 1 and 'usage: th <this file> float|double train.lua' in err
-    assert trainlog.parse_line(err.splitlines()[0])['kind'] == 'error'
+    assert _trainlog.parse_line(err.splitlines()[0])['kind'] == 'error'
 
 
 def _checkpoint_of(charrnn_dir, th, corpus, *flags):
@@ -152,7 +152,7 @@ def test_init_from_another_vocabulary_is_train_lua_s_assert(charrnn_dir, stand_i
     assert err.startswith('/opt/torch/install/bin/luajit: train.lua:137: error, the character vocabulary for this '
                           'dataset and the one in the saved checkpoint are not the same. This is trouble.\n')
     assert 'loading a model from checkpoint ' + ckpt in proc.stdout.decode()
-    assert trainlog.summarize(proc.stdout.decode().splitlines() + err.splitlines())['phase'] == 'error'
+    assert _trainlog.summarize(proc.stdout.decode().splitlines() + err.splitlines())['phase'] == 'error'
 
 
 def test_init_from_takes_the_checkpoint_s_model_and_says_so(charrnn_dir, stand_in_th):
@@ -169,14 +169,14 @@ def test_init_from_takes_the_checkpoint_s_model_and_says_so(charrnn_dir, stand_i
 def test_probe_reports_the_checkpoint_model_and_the_dataset_vocabulary(charrnn_dir, stand_in_th, tmp_path):
     data, ckpt = _checkpoint_of(charrnn_dir, stand_in_th, b'abcdefghij\n' * 300, '-num_layers', '3')
     script = tmp_path / 'charrnn_probe.lua'
-    script.write_text(sampling.PROBE_SCRIPT)
+    script.write_text(_sampling.PROBE_SCRIPT)
     env = dict(os.environ, CHARRNN_CHECKPOINT=ckpt, CHARRNN_VOCAB=str(data / 'vocab.t7'))
     out = subprocess.run([stand_in_th, str(script)], cwd=str(charrnn_dir), env=env, stdout=subprocess.PIPE,
                          check=True).stdout
-    info = sampling.parse_probe_output(out)
+    info = _sampling.parse_probe_output(out)
     assert info['model'] == {'model': 'lstm', 'rnn_size': 128, 'num_layers': 3}
     assert info['vocab'] == info['dataset_vocab'] == set(bytearray(b'abcdefghij\n'))
     env['CHARRNN_VOCAB'] = str(tmp_path / 'missing.t7')
     out = subprocess.run([stand_in_th, str(script)], cwd=str(charrnn_dir), env=env, stdout=subprocess.PIPE,
                          check=True).stdout
-    assert sampling.parse_probe_output(out)['dataset_vocab_error']
+    assert _sampling.parse_probe_output(out)['dataset_vocab_error']

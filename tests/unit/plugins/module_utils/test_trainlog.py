@@ -10,8 +10,8 @@ import math
 
 import pytest
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import trainlog
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils.common import RUN_MARKER
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainlog
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._trainlog import RUN_MARKER
 
 ITER = '%d/%d (epoch %.3f), train_loss = %6.8f, grad/param norm = %6.4e, time/batch = %.4fs'
 
@@ -28,12 +28,12 @@ def it_line(i, n, epoch, loss=1.5, norm=0.05, tpb=0.125):
     'vocab size: 65',
 ])
 def test_clean_line_variants(raw):
-    assert trainlog.clean_line(raw) == 'vocab size: 65'
+    assert _trainlog.clean_line(raw) == 'vocab size: 65'
 
 
 def test_iteration_line_with_tab_crlf_and_colour():
     raw = '\x1b[0;33m' + it_line(12, 21150, 0.028, 3.12345678, 5.1234e-02, 0.1253) + '\x1b[0m\t\r'
-    info = trainlog.parse_line(raw)
+    info = _trainlog.parse_line(raw)
     assert info['kind'] == 'iteration'
     assert info['iteration'] == 12 and info['iterations'] == 21150
     assert info['epoch'] == pytest.approx(0.028)
@@ -44,7 +44,7 @@ def test_iteration_line_with_tab_crlf_and_colour():
 
 def test_iteration_line_nan_loss():
     raw = '7/100 (epoch 0.070), train_loss =      nan, grad/param norm = -nan, time/batch = 0.1000s\t'
-    info = trainlog.parse_line(raw)
+    info = _trainlog.parse_line(raw)
     assert info['kind'] == 'iteration'
     assert math.isnan(info['train_loss']) and math.isnan(info['grad_param_norm'])
 
@@ -59,7 +59,7 @@ def test_iteration_line_nan_loss():
      'cv/lm_lstm_epoch1.00_1.5.t7'),
 ])
 def test_parse_line_kinds(line, kind, key, value):
-    info = trainlog.parse_line(line)
+    info = _trainlog.parse_line(line)
     assert info['kind'] == kind
     assert info[key] == value
 
@@ -79,11 +79,11 @@ def test_parse_line_kinds(line, kind, key, value):
     ('\t', 'blank'),
 ])
 def test_parse_line_more_kinds(line, kind):
-    assert trainlog.parse_line(line)['kind'] == kind
+    assert _trainlog.parse_line(line)['kind'] == kind
 
 
 def test_batches_line():
-    info = trainlog.parse_line('data load done. Number of data batches in train: 423, val: 23, test: 0\t')
+    info = _trainlog.parse_line('data load done. Number of data batches in train: 423, val: 23, test: 0\t')
     assert (info['train'], info['val'], info['test']) == (423, 23, 0)
 
 
@@ -97,7 +97,7 @@ def test_saved_checkpoints_followed_semantics():
         'Terminated',
         '[charrnn] run ended: exit status 143',
     ]
-    assert trainlog.saved_checkpoints(lines) == {'cv/a.t7': True, 'cv/b.t7': False}
+    assert _trainlog.saved_checkpoints(lines) == {'cv/a.t7': True, 'cv/b.t7': False}
 
 
 def test_summarize_progress_median_and_eta():
@@ -106,7 +106,7 @@ def test_summarize_progress_median_and_eta():
     tpbs = [0.1, 0.2, 0.3, 0.1, 5.0]  # one slow outlier: the median ignores it
     for i, t in enumerate(tpbs, 1):
         lines.append(it_line(i, 100, i / 100.0, loss=2.0 - i * 0.1, tpb=t))
-    s = trainlog.summarize(lines)
+    s = _trainlog.summarize(lines)
     assert s['iteration'] == 5 and s['iterations'] == 100
     assert s['epoch'] == pytest.approx(0.05)
     assert s['train_loss'] == pytest.approx(1.5)
@@ -120,8 +120,8 @@ def test_summarize_progress_median_and_eta():
 
 def test_summarize_median_window():
     lines = [it_line(i, 100, i / 100.0, tpb=(9.0 if i <= 15 else 1.0)) for i in range(1, 31)]
-    assert trainlog.summarize(lines)['median_time_per_batch'] == pytest.approx(1.0)
-    assert trainlog.summarize(lines, median_window=30)['median_time_per_batch'] == pytest.approx(5.0)
+    assert _trainlog.summarize(lines)['median_time_per_batch'] == pytest.approx(1.0)
+    assert _trainlog.summarize(lines, median_window=30)['median_time_per_batch'] == pytest.approx(5.0)
 
 
 @pytest.mark.parametrize('last,phase', [
@@ -133,14 +133,14 @@ def test_summarize_median_window():
 ])
 def test_summarize_phase(last, phase):
     lines = [it_line(1, 10, 0.1), last]
-    assert trainlog.summarize(lines)['phase'] == phase
+    assert _trainlog.summarize(lines)['phase'] == phase
 
 
 def test_summarize_last_iteration_and_error():
-    assert trainlog.summarize([it_line(10, 10, 1.0)])['phase'] == 'last_iteration'
+    assert _trainlog.summarize([it_line(10, 10, 1.0)])['phase'] == 'last_iteration'
     lines = ['vocab size: 3\t', '/opt/torch/install/bin/luajit: train.lua:10: boom', 'stack traceback:',
              "\t[C]: in function 'error'", '\ttrain.lua:10: in main chunk']
-    s = trainlog.summarize(lines)
+    s = _trainlog.summarize(lines)
     assert s['phase'] == 'error'
     assert s['errors'][0].endswith('train.lua:10: boom')
     assert len(s['errors']) == 4
@@ -149,8 +149,8 @@ def test_summarize_last_iteration_and_error():
 
 def test_split_runs_takes_last_run():
     lines = ['old', '%s x' % RUN_MARKER, 'run1', '%s y' % RUN_MARKER, 'run2a', 'run2b']
-    assert trainlog.split_runs(lines) == (['run2a', 'run2b'], True)
-    assert trainlog.split_runs(['a']) == (['a'], False)
+    assert _trainlog.split_runs(lines) == (['run2a', 'run2b'], True)
+    assert _trainlog.split_runs(['a']) == (['a'], False)
 
 
 def test_read_log_from_offset_and_marker(tmp_path):
@@ -158,11 +158,11 @@ def test_read_log_from_offset_and_marker(tmp_path):
     first = '%s 1\n%s\n' % (RUN_MARKER, it_line(1, 10, 0.1))
     second = '%s 2\nvocab size: 7\t\n%s\r\n' % (RUN_MARKER, it_line(2, 20, 0.1))
     log.write_text(first + second)
-    r = trainlog.read_log(str(log))
+    r = _trainlog.read_log(str(log))
     assert r['exists'] and r['lines'] == ['vocab size: 7', it_line(2, 20, 0.1)]
-    r = trainlog.read_log(str(log), start_offset=len(first))
+    r = _trainlog.read_log(str(log), start_offset=len(first))
     assert r['lines'] == ['vocab size: 7', it_line(2, 20, 0.1)]
-    assert trainlog.read_log(str(tmp_path / 'missing.log'))['exists'] is False
+    assert _trainlog.read_log(str(tmp_path / 'missing.log'))['exists'] is False
 
 
 def test_read_log_large_reads_head_and_tail(tmp_path):
@@ -170,16 +170,16 @@ def test_read_log_large_reads_head_and_tail(tmp_path):
     body = ['%s run' % RUN_MARKER, 'vocab size: 65\t', 'number of parameters in the model: 99\t']
     body += [it_line(i, 5000, i / 100.0) + '\t' for i in range(1, 5001)]
     log.write_text('\n'.join(body) + '\n')
-    r = trainlog.read_log(str(log), start_offset=0, head_bytes=2000, tail_bytes=3000)
+    r = _trainlog.read_log(str(log), start_offset=0, head_bytes=2000, tail_bytes=3000)
     assert r['truncated']
-    s = trainlog.summarize(r['lines'], r['head'])
+    s = _trainlog.summarize(r['lines'], r['head'])
     assert s['iteration'] == 5000
     assert s['vocab_size'] == 65 and s['num_parameters'] == 99
     assert len(r['lines']) < 100  # only the tail was read
 
 
 def test_tail():
-    assert trainlog.tail(['a', '', 'b', 'c'], 2) == ['b', 'c']
+    assert _trainlog.tail(['a', '', 'b', 'c'], 2) == ['b', 'c']
 
 
 def test_loss_curves_of_the_current_run():
@@ -197,7 +197,7 @@ def test_loss_curves_of_the_current_run():
         'saving checkpoint to cv/lm_lstm_epoch0.05_-nan.t7\t',
         '4/100 (epoch 0.040), train_loss = 3.40000000, grad/param norm = 5.1721e-01, time/batch = 0.9035s\t',
     ]
-    train, val = trainlog.loss_curves(lines)
+    train, val = _trainlog.loss_curves(lines)
     assert train == [(1, 4.0), (3, 3.5), (4, 3.4)]
     assert val == [(4, 2.1234)]
 
@@ -205,7 +205,13 @@ def test_loss_curves_of_the_current_run():
 def test_median_of_an_even_count_reads_as_logged():
     lines = [it_line(1, 100, 0.01, tpb=0.2201), it_line(2, 100, 0.02, tpb=0.2201)]
     lines += [it_line(3, 100, 0.03, tpb=0.2200), it_line(4, 100, 0.04, tpb=0.2202)]
-    s = trainlog.summarize(lines)
+    s = _trainlog.summarize(lines)
     assert s['median_time_per_batch'] == 0.2201 and repr(s['median_time_per_batch']) == '0.2201'
-    s = trainlog.summarize([it_line(1, 100, 0.01, tpb=0.1), it_line(2, 100, 0.02, tpb=0.2)])
+    s = _trainlog.summarize([it_line(1, 100, 0.01, tpb=0.1), it_line(2, 100, 0.02, tpb=0.2)])
     assert repr(s['median_time_per_batch']) == '0.15'
+
+
+def test_run_marker_is_recognised():
+    line = _trainlog.run_marker('s1', ['th', 'train.lua', '-savefile', 'a b'])
+    assert _trainlog.parse_line(line)['kind'] == 'marker'
+    assert "'a b'" in line

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import waiter
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _waiter
 
 
 class FakeClock:
@@ -40,25 +40,25 @@ def answers(*seq):
 
 def test_done_at_once_does_not_sleep():
     c = FakeClock()
-    r = waiter.wait_for(answers((waiter.DONE, 'x')), timeout=600, sleep=5, clock=c.clock, sleeper=c.sleep)
-    assert r == {'outcome': waiter.DONE, 'value': 'x', 'elapsed': 0.0, 'polls': 1}
+    r = _waiter.wait_for(answers((_waiter.DONE, 'x')), timeout=600, sleep=5, clock=c.clock, sleeper=c.sleep)
+    assert r == {'outcome': _waiter.DONE, 'value': 'x', 'elapsed': 0.0, 'polls': 1}
     assert c.sleeps == []
 
 
 def test_done_after_some_polls():
     c = FakeClock()
-    poll = answers((waiter.WAIT, None), (waiter.WAIT, None), (waiter.DONE, 'ckpt'))
-    r = waiter.wait_for(poll, timeout=600, sleep=5, clock=c.clock, sleeper=c.sleep)
-    assert r['outcome'] == waiter.DONE and r['value'] == 'ckpt'
+    poll = answers((_waiter.WAIT, None), (_waiter.WAIT, None), (_waiter.DONE, 'ckpt'))
+    r = _waiter.wait_for(poll, timeout=600, sleep=5, clock=c.clock, sleeper=c.sleep)
+    assert r['outcome'] == _waiter.DONE and r['value'] == 'ckpt'
     assert r['elapsed'] == 10 and r['polls'] == 3
     assert c.sleeps == [5, 5]
 
 
 def test_fail_stops_immediately():
     c = FakeClock()
-    poll = answers((waiter.WAIT, None), (waiter.FAIL, 'crashed'))
-    r = waiter.wait_for(poll, timeout=600, sleep=5, clock=c.clock, sleeper=c.sleep)
-    assert r['outcome'] == waiter.FAIL and r['elapsed'] == 5 and r['value'] == 'crashed'
+    poll = answers((_waiter.WAIT, None), (_waiter.FAIL, 'crashed'))
+    r = _waiter.wait_for(poll, timeout=600, sleep=5, clock=c.clock, sleeper=c.sleep)
+    assert r['outcome'] == _waiter.FAIL and r['elapsed'] == 5 and r['value'] == 'crashed'
 
 
 def test_timeout_polls_once_more_at_the_deadline():
@@ -67,9 +67,9 @@ def test_timeout_polls_once_more_at_the_deadline():
 
     def poll():
         seen.append(c.now)
-        return waiter.WAIT, len(seen)
-    r = waiter.wait_for(poll, timeout=12, sleep=5, clock=c.clock, sleeper=c.sleep)
-    assert r['outcome'] == waiter.TIMEOUT
+        return _waiter.WAIT, len(seen)
+    r = _waiter.wait_for(poll, timeout=12, sleep=5, clock=c.clock, sleeper=c.sleep)
+    assert r['outcome'] == _waiter.TIMEOUT
     assert r['elapsed'] == 12
     assert c.sleeps == [5, 5, 2]  # the last sleep is clipped to the deadline
     assert seen == [1000, 1005, 1010, 1012]
@@ -78,8 +78,8 @@ def test_timeout_polls_once_more_at_the_deadline():
 
 def test_timeout_zero_is_one_look():
     c = FakeClock()
-    r = waiter.wait_for(answers((waiter.WAIT, 'progress')), timeout=0, sleep=5, clock=c.clock, sleeper=c.sleep)
-    assert r == {'outcome': waiter.TIMEOUT, 'value': 'progress', 'elapsed': 0.0, 'polls': 1}
+    r = _waiter.wait_for(answers((_waiter.WAIT, 'progress')), timeout=0, sleep=5, clock=c.clock, sleeper=c.sleep)
+    assert r == {'outcome': _waiter.TIMEOUT, 'value': 'progress', 'elapsed': 0.0, 'polls': 1}
     assert c.sleeps == []
 
 
@@ -88,15 +88,15 @@ def test_slow_poll_counts_against_timeout():
 
     def poll():
         c.now += 4  # a look that takes 4 s
-        return waiter.WAIT, None
-    r = waiter.wait_for(poll, timeout=10, sleep=5, clock=c.clock, sleeper=c.sleep)
-    assert r['outcome'] == waiter.TIMEOUT
+        return _waiter.WAIT, None
+    r = _waiter.wait_for(poll, timeout=10, sleep=5, clock=c.clock, sleeper=c.sleep)
+    assert r['outcome'] == _waiter.TIMEOUT
     assert r['elapsed'] >= 10
     assert r['polls'] == 2
 
 
 def test_bad_arguments():
     with pytest.raises(ValueError):
-        waiter.wait_for(answers((waiter.DONE, None)), timeout=1, sleep=0)
+        _waiter.wait_for(answers((_waiter.DONE, None)), timeout=1, sleep=0)
     with pytest.raises(ValueError):
-        waiter.wait_for(answers(('maybe', None)), timeout=1, sleep=1)
+        _waiter.wait_for(answers(('maybe', None)), timeout=1, sleep=1)

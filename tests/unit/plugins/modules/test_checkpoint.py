@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import common
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import screen
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _processes
 from ansible_collections.rnn_bootstrap.charrnn.plugins.modules import checkpoint
 
 SESSION = 'unit-ckpt-%d' % os.getpid()  # never a real screen session
@@ -33,7 +33,7 @@ def _ckpt(cv, name, mtime):
 
 
 def _log(cv, lines, session=SESSION):
-    path = common.default_log_path(str(cv), session)
+    path = _paths.default_log_path(str(cv), session)
     with open(path, 'w') as f:
         f.write('[charrnn] run started test\n')
         for line in lines:
@@ -142,7 +142,7 @@ def live_trainer(charrnn_dir, stand_in_th):
     def start(env_extra, session=SESSION):
         cv = charrnn_dir / 'cv'
         cv.mkdir(exist_ok=True)
-        log = common.default_log_path(str(cv), session)
+        log = _paths.default_log_path(str(cv), session)
         env = dict(os.environ, **env_extra)
         with open(log, 'a') as f:
             f.write('[charrnn] run started test\n')
@@ -151,11 +151,11 @@ def live_trainer(charrnn_dir, stand_in_th):
                                  '-seq_length', '50', '-eval_val_every', '15', '-max_epochs', '1', '-gpuid', '-1'],
                                 cwd=str(charrnn_dir), stdout=out, stderr=subprocess.STDOUT, env=env)
         out.close()
-        with open(common.pid_path(log), 'w') as f:
+        with open(_paths.pid_path(log), 'w') as f:
             f.write('%d\n' % proc.pid)
         procs.append(proc)
         end = time.time() + 5  # Popen can return before the child's exec is visible in /proc
-        while time.time() < end and not screen.is_script_process(proc.pid, 'train.lua'):
+        while time.time() < end and not _processes.is_script_process(proc.pid, 'train.lua'):
             time.sleep(0.01)
         return proc, cv
     yield start
@@ -196,34 +196,3 @@ def test_wait_first_then_new_with_live_trainer(module_runner, live_trainer):
     expected = ['lm_lstm_epoch0.39_', 'lm_lstm_epoch0.79_', 'lm_lstm_epoch1.00_']
     assert [c['name'][:18] for c in r3['checkpoints']] == expected
     assert r3['training']['iteration'] == 38 and r3['training']['running'] is False
-
-
-class FakeObserver:
-    def __init__(self, looks):
-        self.looks = list(looks)
-
-    def look(self):
-        return self.looks.pop(0)
-
-
-def _obs(running, complete=()):
-    return {'running': running, 'complete': list(complete), 'in_progress': [], 'training': {}, 'log_lines': []}
-
-
-def test_poll_confirms_an_ended_session_before_failing():
-    entry = {'path': '/cv/a.t7', 'mtime_ns': 5, 'epoch': 1.0}
-    sleeps = []
-    # gone, then alive again on the second look (a trainer between two execs): keep waiting
-    poll = checkpoint.make_poll(FakeObserver([_obs(False), _obs(True)]), 'first', None, {}, sleeper=sleeps.append)
-    assert poll() == ('wait', None) and sleeps == [checkpoint.CONFIRM_DELAY]
-    # gone twice: fail
-    poll = checkpoint.make_poll(FakeObserver([_obs(False), _obs(False)]), 'first', None, {}, sleeper=sleeps.append)
-    assert poll() == ('fail', None)
-    # gone, but the checkpoint completed as it ended: done
-    last = {}
-    poll = checkpoint.make_poll(FakeObserver([_obs(False), _obs(False, [entry])]), 'first', None, last,
-                                sleeper=sleeps.append)
-    assert poll() == ('done', entry) and last['obs']['complete'] == [entry]
-    # wait=new ignores what is not newer than the reference
-    poll = checkpoint.make_poll(FakeObserver([_obs(True, [entry])]), 'new', dict(entry), {}, sleeper=sleeps.append)
-    assert poll() == ('wait', None)

@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import screen
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _processes
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _sampling
 from ansible_collections.rnn_bootstrap.charrnn.plugins.modules import sample
 
 SESSION = 'unit-sample-%d' % os.getpid()
@@ -84,7 +85,7 @@ def test_primetext_outside_vocabulary_is_refused_before_sampling(module_runner, 
 def test_sample_lua_crash_reported_with_its_traceback(module_runner, module_fail, trained, stand_in_th,
                                                       monkeypatch):
     # Let the primetext past the vocabulary check to see sample.lua's own crash handled.
-    monkeypatch.setattr(sample.sampling, 'missing_characters', lambda text, vocab: [])
+    monkeypatch.setattr(_sampling, 'missing_characters', lambda text, vocab: [])
     with pytest.raises(module_fail) as e:
         run(module_runner, base(trained, stand_in_th, primetext=u'Zebra~'))
     msg = e.value.result['msg']
@@ -152,7 +153,7 @@ def test_checkpoint_being_written_is_refused(module_runner, module_fail, trained
     proc = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)', 'train.lua'])
     try:
         end = time.time() + 5  # Popen can return before the child's exec is visible in /proc
-        while time.time() < end and not screen.is_script_process(proc.pid, 'train.lua'):
+        while time.time() < end and not _processes.is_script_process(proc.pid, 'train.lua'):
             time.sleep(0.01)
         (cv / ('train-%s.log.pid' % SESSION)).write_text('%d\n' % proc.pid)
         with pytest.raises(module_fail) as e:

@@ -15,9 +15,13 @@ import time
 
 import pytest
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import common
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import precision as prec
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import screen
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _processes
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _resources
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _run_state
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _screen
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainer
 from ansible_collections.rnn_bootstrap.charrnn.plugins.modules import train
 
 
@@ -60,10 +64,10 @@ class FakeScreen:
 @pytest.fixture
 def fake_screen(monkeypatch):
     fake = FakeScreen()
-    monkeypatch.setattr(screen, 'start_session', fake.start_session)
-    monkeypatch.setattr(screen, 'find_sessions', fake.find_sessions)
-    monkeypatch.setattr(screen, 'quit_session', fake.quit_session)
-    monkeypatch.setattr(screen, 'wipe', lambda *a, **k: None)
+    monkeypatch.setattr(_screen, 'start_session', fake.start_session)
+    monkeypatch.setattr(_screen, 'find_sessions', fake.find_sessions)
+    monkeypatch.setattr(_screen, 'quit_session', fake.quit_session)
+    monkeypatch.setattr(_screen, 'wipe', lambda *a, **k: None)
     yield fake
     fake.cleanup()
 
@@ -73,7 +77,7 @@ def base_args(charrnn_dir, stand_in_th, request):
     session = 'unit-%s-%d' % (request.node.name[:30].replace('[', '-').replace(']', '').replace('.', '-'),
                               os.getpid())
     session = ''.join(c if c.isalnum() or c in '_+-' else '-' for c in session)
-    request.addfinalizer(lambda: os.path.exists(common.lock_path(session)) and os.unlink(common.lock_path(session)))
+    request.addfinalizer(lambda: os.path.exists(_paths.lock_path(session)) and os.unlink(_paths.lock_path(session)))
     return {
         'chdir': str(charrnn_dir), 'data_dir': 'data/tiny', 'th': stand_in_th, 'session': session,
         'threads': 1, 'stop_timeout': 3,
@@ -223,10 +227,10 @@ def test_start_idempotent_then_stop(module_runner, base_args, charrnn_dir, fake_
     r = run(module_runner, args)
     assert r['changed'] is True and r['running'] is True
     pid = r['pid']
-    assert pid and screen.is_script_process(pid, 'train.lua')
+    assert pid and _processes.is_script_process(pid, 'train.lua')
     assert len(fake_screen.started) == 1
     log = r['log_path']
-    state = common.read_state(log)
+    state = _run_state.read_state(log)
     assert state['pid'] == pid and state['command'] == r['command']
 
     r2 = run(module_runner, args)
@@ -244,7 +248,7 @@ def test_start_idempotent_then_stop(module_runner, base_args, charrnn_dir, fake_
     assert _wait_for(trained_a_bit)
     r4 = run(module_runner, dict(args, state='stopped'))
     assert r4['changed'] is True and r4['stopped_pids'] == [pid] and r4['pid'] is None
-    assert _wait_for(lambda: not screen.pid_alive(pid))
+    assert _wait_for(lambda: not _processes.pid_alive(pid))
     with open(log) as f:
         assert '[charrnn] run ended: exit status 143' in f.read()
     r5 = run(module_runner, dict(args, state='stopped'))
@@ -292,9 +296,9 @@ def test_restart_resumes_from_latest(module_runner, base_args, charrnn_dir, fake
 def test_start_fails_when_trainer_dies_at_once(module_runner, module_fail, base_args, fake_screen, monkeypatch):
     monkeypatch.setenv('STANDIN_CRASH_AT', '1')
     monkeypatch.setenv('STANDIN_INIT_DELAY', '0')
-    monkeypatch.setattr(train, 'STARTUP_TIMEOUT', 0.01)
+    monkeypatch.setattr(_trainer, 'STARTUP_TIMEOUT', 0.01)
     # Never catch it alive: on a busy machine the one look within the timeout could come after the exec.
-    monkeypatch.setattr(screen, 'is_script_process', lambda *a, **k: False)
+    monkeypatch.setattr(_processes, 'is_script_process', lambda *a, **k: False)
     with pytest.raises(module_fail) as e:
         run(module_runner, base_args)
     msg = e.value.result['msg']
@@ -337,7 +341,7 @@ def test_float_run_installs_the_launcher_and_saves_double_checkpoints(module_run
     launcher = r['log_path'] + '.launcher.lua'
     assert r['command'][1:4] == [launcher, 'float', 'train.lua']
     with open(launcher) as f:
-        assert f.read() == prec.LAUNCHER_SCRIPT
+        assert f.read() == _precision.LAUNCHER_SCRIPT
     assert _wait_for(lambda: not fake_screen.find_sessions('screen', base_args['session'], None))
     with open(r['log_path']) as f:
         log = f.read()
@@ -360,12 +364,12 @@ def test_launcher_that_cannot_be_written_changes_nothing(module_runner, module_f
 
     def full(path):
         raise OSError(28, 'No space left on device')
-    monkeypatch.setattr(prec, 'install_launcher', full)
+    monkeypatch.setattr(_precision, 'install_launcher', full)
     with pytest.raises(module_fail) as e:
         run(module_runner, dict(args, state='restarted'))
     assert 'cannot write the precision launcher' in e.value.result['msg']
     assert 'No space left on device' in e.value.result['msg']
-    assert screen.is_script_process(first['pid'], 'train.lua')  # the running trainer was not stopped
+    assert _processes.is_script_process(first['pid'], 'train.lua')  # the running trainer was not stopped
     assert len(fake_screen.started) == 1
     run(module_runner, dict(args, state='stopped'))
 
@@ -476,7 +480,7 @@ def test_require_resume_fails_before_stopping_anything(module_runner, module_fai
     assert 'rnn_size: 256 asked, the checkpoint has 128; num_layers: 3 asked, the checkpoint has 2' \
         in e.value.result['msg']
     # the trainer runs on, untouched
-    assert screen.is_script_process(first['pid'], 'train.lua')
+    assert _processes.is_script_process(first['pid'], 'train.lua')
     assert len(fake_screen.started) == 1
     with open(first['log_path']) as f:
         assert f.read().count('[charrnn] run started') == log_before
@@ -532,7 +536,7 @@ def test_trainer_still_loading_at_the_startup_timeout(module_runner, module_fail
     result = e.value.result
     assert 'has not logged a first iteration within 1s (startup_timeout): it is still loading' in result['msg']
     assert 'cloning criterion' in result['msg'] and result['running'] is True
-    assert screen.is_script_process(result['pid'], 'train.lua')  # left running
+    assert _processes.is_script_process(result['pid'], 'train.lua')  # left running
     again = run(module_runner, base_args)
     assert again['changed'] is False and again['pid'] == result['pid']
     run(module_runner, dict(base_args, state='stopped'))
@@ -550,13 +554,12 @@ def test_trainer_that_fails_while_loading_fails_the_task(module_runner, module_f
 
 
 def test_warns_when_the_run_will_not_fit_in_memory(module_runner, base_args, fake_screen, monkeypatch):
-    from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import trainopts
-    monkeypatch.setattr(trainopts, 'available_memory_bytes', lambda: 64 << 20)
+    monkeypatch.setattr(_resources, 'available_memory_bytes', lambda: 64 << 20)
     r = run(module_runner, dict(base_args, options=dict(base_args['options'], rnn_size=512, num_layers=3)),
             check_mode=True)
     assert r['memory']['fits'] is False and r['memory']['available_mib'] == 64
     assert any(w.startswith('the run needs about %d MiB of memory' % r['memory']['estimated_mib'])
                for w in r['warnings'])
-    monkeypatch.setattr(trainopts, 'available_memory_bytes', lambda: 64 << 30)
+    monkeypatch.setattr(_resources, 'available_memory_bytes', lambda: 64 << 30)
     r = run(module_runner, base_args, check_mode=True)
     assert r['memory']['fits'] is True and not [w for w in r['warnings'] if 'MiB of memory' in w]

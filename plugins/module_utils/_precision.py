@@ -17,6 +17,8 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _files
+
 PRECISIONS = ('float', 'double')
 DEFAULT_PRECISION = 'float'
 TENSOR_TYPES = {'float': 'torch.FloatTensor', 'double': 'torch.DoubleTensor'}
@@ -189,29 +191,12 @@ def precision_of(argv):
 def install_launcher(path, opener=open):
     """Write the launcher to path unless it already holds exactly this text; returns whether it wrote.
 
-    Written to a temporary file in the same directory and renamed over the old one, so that a trainer
-    starting meanwhile reads either the old text or the new, never half of one. World-readable: the
-    training user may differ from whoever reads the command later.
+    Replaced whole (see _files.write_if_changed), so that a trainer starting meanwhile reads either the
+    old text or the new, never half of one. World-readable: the training user may differ from whoever
+    reads the command later.
     """
-    try:
-        with opener(path, 'r') as f:
-            if f.read() == LAUNCHER_SCRIPT:
-                return False
-    except (IOError, OSError):
-        pass
-    tmp = '%s.%d.tmp' % (path, os.getpid())
-    try:
-        with opener(tmp, 'w') as f:
-            f.write(LAUNCHER_SCRIPT)
-        os.chmod(tmp, 0o644)
-        os.rename(tmp, path)
-    except (IOError, OSError):
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return True
+    changed, dummy = _files.write_if_changed(path, LAUNCHER_SCRIPT.encode('utf-8'), mode=0o644, opener=opener)
+    return changed
 
 
 def native_argv(argv):

@@ -9,51 +9,16 @@ __metaclass__ = type
 import json
 import os
 import subprocess
+import sys
 import time
 
 import pytest
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import common
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import training
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import trainlog
-
-
-def _fake_trainer(path, body):
-    path.write_text('#!/bin/sh\n' + body)
-    path.chmod(0o755)
-    return path
-
-
-def test_build_wrapper_quotes_and_records_pid_and_status(tmp_path):
-    """Run the wrapper with plain sh (no screen): pid file, log, exit status, quoting."""
-    chdir = tmp_path / "dir with 'quotes' and spaces"
-    chdir.mkdir()
-    script = _fake_trainer(chdir / 'fake-trainer', 'echo "args:$*"\necho "omp:$OMP_NUM_THREADS $OMP_WAIT_POLICY"\n'
-                           'echo "to stderr" >&2\necho "pid:$$"\nexit 3\n')
-    log = tmp_path / 'log dir' / 'train $x.log'
-    log.parent.mkdir()
-    pid_file = str(log) + '.pid'
-    env = common.thread_env(2, 3)
-    argv = training.build_wrapper(str(chdir), [str(script), 'train.lua', '-savefile', 'a b;$(touch x)'],
-                                  env, str(log), pid_file, stdbuf='/usr/bin/stdbuf')
-    assert argv[:2] == ['/bin/sh', '-c']
-    subprocess.check_call(argv)
-    text = log.read_text()
-    lines = text.splitlines()
-    pid = int(open(pid_file).read())
-    assert lines[0] == 'args:train.lua -savefile a b;$(touch x)'
-    assert lines[1] == 'omp:3 PASSIVE'
-    assert 'to stderr' in lines
-    assert 'pid:%d' % pid in lines  # the exec'd trainer has the recorded pid
-    assert lines[-1] == '[charrnn] run ended: exit status 3'
-    assert training.exit_status(lines) == 3
-    assert not (chdir / 'x').exists()
-
-
-def test_run_marker_is_recognised():
-    line = training.run_marker('s1', ['th', 'train.lua', '-savefile', 'a b'])
-    assert trainlog.parse_line(line)['kind'] == 'marker'
-    assert "'a b'" in line
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _processes
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _run_state
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainer
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainlog
 
 
 @pytest.mark.parametrize('summary,running,exists,code,expected', [
@@ -69,21 +34,21 @@ def test_run_marker_is_recognised():
     ({'phase': 'starting', 'iteration': None}, False, True, 0, 'ended_without_training'),
 ])
 def test_status_of(summary, running, exists, code, expected):
-    assert training.status_of(summary, running, exists, code) == expected
+    assert _trainer.status_of(summary, running, exists, code) == expected
 
 
 def _write_log(path, lines, marker=True):
     with open(path, 'w') as f:
         if marker:
-            f.write('%s test\n' % common.RUN_MARKER)
+            f.write('%s test\n' % _trainlog.RUN_MARKER)
         for line in lines:
             f.write(line + '\n')
 
 
-def test_observer_without_trainer(tmp_path):
+def test_look_without_a_trainer(tmp_path):
     cv = tmp_path / 'cv'
     cv.mkdir()
-    log = common.default_log_path(str(cv), 's')
+    log = _paths.default_log_path(str(cv), 's')
     a = cv / 'lm_lstm_epoch0.50_2.0000.t7'
     b = cv / 'lm_lstm_epoch1.00_1.5000.t7'
     a.write_text('a')
@@ -99,8 +64,8 @@ def test_observer_without_trainer(tmp_path):
     def runner(argv, env_update=None, cwd=None):
         calls.append(argv)
         return 1, 'No Sockets found in /run/screen/S-root.\n', ''
-    obs = training.Observer(str(cv), 'lstm', 's', log, screen_bin='screen', runner=runner,
-                            sleeper=lambda s: None).look()
+    obs = _trainer.Trainer(str(cv), 'lstm', 's', log, screen_bin='screen', runner=runner,
+                           sleeper=lambda s: None).look()
     assert calls and obs['running'] is False
     assert [e['name'] for e in obs['complete']] == [a.name, b.name]
     t = obs['training']
@@ -109,79 +74,62 @@ def test_observer_without_trainer(tmp_path):
     assert 'saves' not in t
 
 
-def test_observer_with_live_session_sees_in_progress(tmp_path):
+def test_look_with_a_live_session_sees_in_progress(tmp_path):
     cv = tmp_path / 'cv'
     cv.mkdir()
-    log = common.default_log_path(str(cv), 's')
+    log = _paths.default_log_path(str(cv), 's')
     b = cv / 'lm_lstm_epoch1.00_1.5000.t7'
     b.write_text('partial')
     _write_log(log, ['saving checkpoint to cv/lm_lstm_epoch1.00_1.5000.t7\t'])
 
     def runner(argv, env_update=None, cwd=None):
         return 0, 'There is a screen on:\n\t123.s\t(Detached)\n1 Socket in /run/screen/S-root.\n', ''
-    obs = training.Observer(str(cv), 'lstm', 's', log, screen_bin='screen', runner=runner).look()
+    obs = _trainer.Trainer(str(cv), 'lstm', 's', log, screen_bin='screen', runner=runner).look()
     assert obs['running'] is True
     assert obs['complete'] == [] and [e['name'] for e in obs['in_progress']] == [b.name]
     assert obs['training']['status'] == 'saving'
 
 
+def test_status_is_the_one_running_decision(tmp_path):
+    """A live session is a running run; its trainer's pid, when no pid file names it, is looked for under
+    the session only when asked (the train module stops and reports it; the readers need not)."""
+    log = str(tmp_path / 'x.log')
+    child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)', 'train.lua'])
+    try:
+        end = time.time() + 10
+        while time.time() < end and not _processes.is_script_process(child.pid, 'train.lua'):
+            time.sleep(0.02)
+
+        def runner(argv, env_update=None, cwd=None):
+            # this test process plays the screen session the trainer runs under
+            return 0, 'There is a screen on:\n\t%d.s\t(Detached)\n1 Socket in /run/screen/S-root.\n' % os.getpid(), ''
+        trainer = _trainer.Trainer(str(tmp_path), 'lstm', 's', log, screen_bin='screen', runner=runner)
+        status = trainer.status()
+        assert status['running'] is True and status['pid'] is None and len(status['alive']) == 1
+        assert trainer.status(search_sessions=True)['pid'] == child.pid
+        assert trainer.look()['running'] is True
+
+        def no_session(argv, env_update=None, cwd=None):
+            return 1, 'No Sockets found in /run/screen/S-root.\n', ''
+        alone = _trainer.Trainer(str(tmp_path), 'lstm', 's', log, screen_bin='screen', runner=no_session)
+        assert alone.status(search_sessions=True)['running'] is False
+        with open(_paths.pid_path(log), 'w') as f:
+            f.write('%d\n' % child.pid)
+        status = alone.status()
+        assert status['running'] is True and status['pid'] == child.pid
+    finally:
+        child.kill()
+        child.wait()
+
+
 def test_trainer_pid_requires_train_lua_cmdline(tmp_path):
     log = str(tmp_path / 'x.log')
-    with open(common.pid_path(log), 'w') as f:
+    with open(_paths.pid_path(log), 'w') as f:
         f.write('%d\n' % os.getpid())  # alive, but not a train.lua process
-    assert training.trainer_pid(log, {}) is None
-    common.write_state(log, {'pid': os.getpid()})
-    assert json.load(open(common.state_path(log)))['pid'] == os.getpid()
-    assert training.trainer_pid(log) is None
-
-
-def _prune(directory, savefile, keep):
-    subprocess.check_call(['/bin/sh', '-c', training.PRUNE_FUNCTION + '; prune "$@"', 'sh',
-                           str(directory), savefile, str(keep)])
-    return sorted(os.listdir(str(directory)))
-
-
-def test_prune_keeps_the_newest_and_the_best(tmp_path):
-    names = [  # oldest first
-        'lm_lstm_epoch1.00_1.9000.t7',
-        'lm_lstm_epoch2.00_1.2000.t7',  # the best
-        'lm_lstm_epoch3.00_1.5000.t7',
-        'lm_lstm.run2_epoch0.50_1.4000.t7',
-        'lm_lstm.run2_epoch1.00_nan.t7',
-        'lm_lstm.run2_epoch1.50_1.3000.t7',
-    ]
-    for i, name in enumerate(names):
-        (tmp_path / name).write_text('x')
-        os.utime(str(tmp_path / name), (1000 + i, 1000 + i))
-    (tmp_path / 'lm_gru_epoch1.00_0.1000.t7').write_text('another savefile')
-    (tmp_path / 'notes.txt').write_text('not a checkpoint')
-    assert _prune(tmp_path, 'lstm', 2) == sorted([
-        'lm_lstm_epoch2.00_1.2000.t7', 'lm_lstm.run2_epoch1.00_nan.t7', 'lm_lstm.run2_epoch1.50_1.3000.t7',
-        'lm_gru_epoch1.00_0.1000.t7', 'notes.txt'])
-    assert _prune(tmp_path, 'lstm', 1) == sorted([
-        'lm_lstm_epoch2.00_1.2000.t7', 'lm_lstm.run2_epoch1.50_1.3000.t7', 'lm_gru_epoch1.00_0.1000.t7',
-        'notes.txt'])
-
-
-def test_prune_of_an_empty_or_missing_directory_does_nothing(tmp_path):
-    assert _prune(tmp_path, 'lstm', 3) == []
-    assert subprocess.call(['/bin/sh', '-c', training.PRUNE_FUNCTION + '; prune "$@"', 'sh',
-                            str(tmp_path / 'missing'), 'lstm', '3']) == 0
-
-
-def test_wrapper_prunes_while_and_after_the_trainer_runs(tmp_path):
-    cv = tmp_path / 'cv'
-    cv.mkdir()
-    # writes five checkpoints, the third the best, then exits
-    script = _fake_trainer(tmp_path / 'fake-trainer', 'for l in 1.9 1.5 1.1 1.4 1.3; do touch "cv/lm_lstm_epoch$l.00_$l.t7"; '
-                           'sleep 0.3; done\n')
-    log = tmp_path / 'train.log'
-    argv = training.build_wrapper(str(tmp_path), [str(script)], common.thread_env(1), str(log),
-                                  str(log) + '.pid', keep=1, checkpoint_dir=str(cv), savefile='lstm',
-                                  prune_every=1)
-    subprocess.check_call(argv)
-    assert sorted(os.listdir(str(cv))) == ['lm_lstm_epoch1.1.00_1.1.t7', 'lm_lstm_epoch1.3.00_1.3.t7']
-    assert log.read_text().splitlines()[-1] == '[charrnn] run ended: exit status 0'
+    assert _trainer.trainer_pid(log, {}) is None
+    _run_state.write_state(log, {'pid': os.getpid()})
+    assert json.load(open(_paths.state_path(log)))['pid'] == os.getpid()
+    assert _trainer.trainer_pid(log) is None
 
 
 class _Clock:
@@ -212,8 +160,8 @@ def _waiting(tmp_path, monkeypatch, script, alive=True, timeout=30):
     log.write_text('old run\t\n' + ITERATION + '[charrnn] run started 2026 session=s: th train.lua\n')
     offset = log.stat().st_size - len('[charrnn] run started 2026 session=s: th train.lua\n')
     clock = _Clock(log, script)
-    monkeypatch.setattr(training.screen, 'pid_alive', lambda pid: alive if not callable(alive) else alive(clock.now))
-    return training.wait_until_trained(str(log), offset, 4242, timeout, clock=clock.clock, sleeper=clock.sleep,
+    monkeypatch.setattr(_processes, 'pid_alive', lambda pid: alive if not callable(alive) else alive(clock.now))
+    return _trainer.wait_until_trained(str(log), offset, 4242, timeout, clock=clock.clock, sleeper=clock.sleep,
                                        poll=0.5), clock
 
 
@@ -248,5 +196,5 @@ def test_a_trainer_still_loading_at_the_timeout(tmp_path, monkeypatch):
 def test_a_checkpoint_or_an_evaluation_is_training_too(tmp_path, monkeypatch):
     seen, clock = _waiting(tmp_path, monkeypatch, [(1, LOADING + 'evaluating loss over split index 2\t\n')])
     assert seen['outcome'] == 'training'
-    assert training.has_trained({'iteration': None, 'last_checkpoint': 'cv/x.t7', 'phase': 'saving'})
-    assert not training.has_trained({'iteration': None, 'last_checkpoint': None, 'phase': 'starting'})
+    assert _trainer.has_trained({'iteration': None, 'last_checkpoint': 'cv/x.t7', 'phase': 'saving'})
+    assert not _trainer.has_trained({'iteration': None, 'last_checkpoint': None, 'phase': 'starting'})

@@ -21,8 +21,8 @@ import re
 import shutil
 import tempfile
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import common
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils.trainlog import ANSI_RE, LUA_ERROR_RE
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _threads
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._trainlog import ANSI_RE, LUA_ERROR_RE
 
 SEPARATOR = '-' * 26
 DIAGNOSTIC_PREFIXES = (
@@ -131,7 +131,7 @@ def run_probe(run_command, th, chdir, checkpoint, vocab_file=None):
         script = os.path.join(probe_dir, PROBE_SCRIPT_NAME)
         with open(script, 'w') as f:
             f.write(PROBE_SCRIPT)
-        env = dict(common.thread_env(1), CHARRNN_CHECKPOINT=checkpoint, CHARRNN_VOCAB=vocab_file or '',
+        env = dict(_threads.thread_env(1), CHARRNN_CHECKPOINT=checkpoint, CHARRNN_VOCAB=vocab_file or '',
                    TERM='dumb')
         rc, out, err = run_command([th, script], cwd=chdir, environ_update=env)
     finally:

@@ -17,9 +17,21 @@ __metaclass__ = type
 import math
 import os
 import re
+import time
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import checkpoints
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils.common import RUN_MARKER, RUN_END_PREFIX
+try:
+    from shlex import quote
+except ImportError:  # pragma: no cover - Python 2 only
+    from pipes import quote
+
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _checkpoints
+
+# The marker the train module writes into the log before each run, so that the
+# parsers can tell the current run from earlier ones appended to the same log.
+RUN_MARKER = '[charrnn] run started'
+# ... and the wrapper shell's last line when the trainer has exited.
+RUN_END_PREFIX = '[charrnn] run ended: exit status'
+RUN_END_RE = re.compile(r'^\[charrnn\] run ended: exit status (\d+)')
 
 ANSI_RE = re.compile(r'\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[()][0-9A-Za-z]|[=>78cDEHM])')
 _NUM = r'[-+]?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf|infinity)'
@@ -311,7 +323,21 @@ def loss_curves(lines):
             if finite_or_none(info['train_loss']) is not None:
                 train.append((last, info['train_loss']))
         elif info['kind'] == 'saving':
-            parsed = checkpoints.parse_name(info['path'])
+            parsed = _checkpoints.parse_name(info['path'])
             if parsed and finite_or_none(parsed.get('val_loss')) is not None:
                 val.append((last + 1, parsed['val_loss']))
     return train, val
+
+
+def run_marker(session, argv):
+    return '%s %s session=%s: %s' % (
+        RUN_MARKER, time.strftime('%Y-%m-%dT%H:%M:%S%z'), session, ' '.join(quote(a) for a in argv))
+
+
+def exit_status(lines):
+    """The trainer's exit status from the wrapper's last line, or None."""
+    for line in reversed(lines):
+        m = RUN_END_RE.match(line)
+        if m:
+            return int(m.group(1))
+    return None

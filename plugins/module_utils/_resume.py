@@ -16,7 +16,7 @@ missing or older than input.txt; then it builds it again from input.txt.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import trainopts
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _train_flags
 
 # The flags train.lua takes from the checkpoint on -init_from, in the order it prints them.
 ARCHITECTURE_FLAGS = ('rnn_size', 'num_layers', 'model')
@@ -81,7 +81,7 @@ def architecture_differences(checkpoint_model, flags):
         have = (checkpoint_model or {}).get(name)
         if have is None or have != flags[name]:
             found.append('%s: %s asked, the checkpoint has %s'
-                         % (name, trainopts.format_value(flags[name]), 'none' if have is None else have))
+                         % (name, _train_flags.format_value(flags[name]), 'none' if have is None else have))
     return found
 
 
@@ -106,7 +106,7 @@ def differences(probe, dataset_vocab, flags, dataset_shown='the dataset'):
 
 def effective_model(flags, probe=None):
     """(model, rnn_size, num_layers) the trainer will train: the checkpoint's when it resumes."""
-    model = dict((name, trainopts.flag_value(flags, name)) for name in ARCHITECTURE_FLAGS)
+    model = dict((name, _train_flags.flag_value(flags, name)) for name in ARCHITECTURE_FLAGS)
     for name, value in ((probe or {}).get('model') or {}).items():
         if value is not None:
             model[name] = value

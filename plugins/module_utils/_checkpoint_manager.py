@@ -1,0 +1,143 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) rnn_bootstrap maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+# SPDX-License-Identifier: MIT
+
+"""The checkpoint module's work: report a run's checkpoints and progress, waiting (like
+ansible.builtin.wait_for) for a first or a new complete checkpoint, and failing at once, with the log's
+tail, when the run has ended without it."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+import time
+
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _checkpoints
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _progress
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _screen
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainer
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _training_run
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _waiter
+
+CONFIRM_DELAY = 0.5
+
+
+def make_poll(trainer, mode, ref, last, sleeper=time.sleep):
+    """poll() for _waiter.wait_for; `last` keeps the latest observation."""
+
+    def awaited(obs):
+        if mode == 'first':
+            return _checkpoints.latest(obs['complete'])
+        return _checkpoints.latest(_checkpoints.newer_than(obs['complete'], ref))
+
+    def poll():
+        obs = trainer.look()
+        last['obs'] = obs
+        if mode == 'none':
+            return _waiter.DONE, None
+        found = awaited(obs)
+        if found is not None:
+            return _waiter.DONE, found
+        if not obs['running']:
+            # It looks ended. Look again after a moment: a checkpoint still
+            # "in progress" may have completed as the trainer exited, and a
+            # trainer caught between two execs must not count as gone.
+            sleeper(CONFIRM_DELAY)
+            obs = trainer.look()
+            last['obs'] = obs
+            found = awaited(obs)
+            if found is not None:
+                return _waiter.DONE, found
+            if not obs['running']:
+                return _waiter.FAIL, None
+        return _waiter.WAIT, None
+
+    return poll
+
+
+class CheckpointManager:
+    """Runs the checkpoint module on an AnsibleModule: CheckpointManager(module).run(). It only reads,
+    in check mode as otherwise."""
+
+    def __init__(self, module):
+        self.module = module
+        self.p = p = module.params
+        self.check_params()
+        self.chdir = _paths.resolve(p['chdir'], os.getcwd())
+        self.checkpoint_dir = checkpoint_dir = _paths.resolve(p['checkpoint_dir'], self.chdir)
+        self.log_path = _training_run.log_path(p, self.chdir, checkpoint_dir)
+        if os.path.exists(checkpoint_dir) and not os.path.isdir(checkpoint_dir):
+            module.fail_json(msg='checkpoint_dir %s is not a directory' % checkpoint_dir)
+        if os.path.isdir(checkpoint_dir) and not os.access(checkpoint_dir, os.R_OK | os.X_OK):
+            module.fail_json(msg='checkpoint_dir %s is not readable by this user (uid %d)'
+                                 % (checkpoint_dir, os.getuid()))
+        self.trainer = _trainer.Trainer(checkpoint_dir, p['savefile'], p['session'], self.log_path,
+                                        screen_bin=module.get_bin_path('screen'), runner=_screen.module_runner(module))
+        self.result = dict(changed=False, timed_out=False, found=None)
+
+    def check_params(self):
+        p = self.p
+        err = _training_run.check(
+            p,
+            (p['timeout'] < 0, 'timeout must be >= 0, got %d' % p['timeout']),
+            (p['sleep'] <= 0, 'sleep must be > 0, got %s' % p['sleep']),
+            (p['newer_than'] and p['wait'] != 'new', 'newer_than is only used with wait=new'))
+        if err:
+            self.module.fail_json(msg=err)
+
+    def run(self):
+        """Look, waiting as asked; exits the module."""
+        p, result = self.p, self.result
+        ref = self.reference() if p['wait'] == 'new' else None
+        last = {}
+        outcome = _waiter.wait_for(make_poll(self.trainer, p['wait'], ref, last), p['timeout'], p['sleep'])
+        obs = last['obs']
+        result.update(
+            checkpoints=[_checkpoints.public(e) for e in obs['complete']],
+            in_progress=[_checkpoints.public(e) for e in obs['in_progress']],
+            latest=_checkpoints.public(_checkpoints.latest(obs['complete'])),
+            best=_checkpoints.public(_checkpoints.best(obs['complete'])),
+            training=obs['training'],
+            elapsed=round(outcome['elapsed'], 2),
+        )
+        if outcome['outcome'] == _waiter.DONE:
+            result['found'] = _checkpoints.public(outcome['value'])
+            self.module.exit_json(**result)
+        self.fail(outcome, obs)
+
+    def reference(self):
+        """For wait=new, the checkpoint to wait past: newer_than, else the latest complete one now."""
+        p, result = self.p, self.result
+        if p['newer_than']:
+            ref_path = _paths.resolve(p['newer_than'], self.chdir)
+            ref = _checkpoints.ref_from_path(ref_path)
+            if ref is None:
+                self.module.fail_json(msg='newer_than %s does not exist: give an existing checkpoint (or omit it '
+                                          'to wait past the latest one present now)' % ref_path, **result)
+            result['newer_than'] = ref_path
+            return ref
+        ref = _checkpoints.latest(self.trainer.look()['complete'])
+        result['newer_than'] = ref['path'] if ref else None
+        return ref
+
+    def fail(self, outcome, obs):
+        """The wait timed out, or the run ended (or never started) without the checkpoint."""
+        p, result, fail = self.p, self.result, self.module.fail_json
+        tail = _trainer.log_tail(obs)
+        result['log_tail'] = tail
+        what = 'a first checkpoint' if p['wait'] == 'first' else (
+            'a checkpoint newer than %s' % (result.get('newer_than') or '(none yet)'))
+        what += " of savefile '%s' in %s" % (p['savefile'], self.checkpoint_dir)
+        training_info = obs['training']
+        if outcome['outcome'] == _waiter.TIMEOUT:
+            result['timed_out'] = True
+            fail(msg='Timed out after %.1fs waiting for %s; progress: %s'
+                     % (outcome['elapsed'], what, _progress.progress_text(training_info)), **result)
+        if not training_info['log_exists'] and not training_info['running']:
+            fail(msg="Training session '%s' is not running and its log %s does not exist, so %s "
+                     "will not appear: start training with rnn_bootstrap.charrnn.train"
+                     % (p['session'], self.log_path, what), **result)
+        fail(msg="Training session '%s' has ended (status %s) without writing %s. Last log lines (%s):\n%s"
+                 % (p['session'], training_info['status'], what, self.log_path, '\n'.join(tail)), **result)

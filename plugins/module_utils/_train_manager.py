@@ -1,0 +1,394 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) rnn_bootstrap maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+# SPDX-License-Identifier: MIT
+
+"""The train module's work: check the options, plan what a task does to the run (keep it, stop it,
+start it, or leave a finished one alone), then apply the plan. Check mode reports the plan."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _checkpoints
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _dataset
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _files
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _processes
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _resources
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _resume
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _sampling
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _screen
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _th
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _threads
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _train_flags
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainer
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _training_run
+
+# What a plan does to the run.
+KEEP = 'keep'          # started, and it runs: nothing to do
+STOP = 'stop'          # stopped: end it when it runs
+FINISHED = 'finished'  # started, and it already trained to its end with these settings
+START = 'start'        # start a run (restarted: after stopping the one that runs)
+
+
+class Plan:
+    """What applying would do: the action, the task result it would give, the warnings check mode
+    shows, and what applying needs (status, th, dataset, resume)."""
+
+    def __init__(self, action, result, status, warnings=None, **needs):
+        self.action = action
+        self.result = result
+        self.status = status
+        self.warnings = warnings or []
+        self.needs = needs
+
+
+class TrainManager:
+    """Runs the train module on an AnsibleModule: TrainManager(module).run()."""
+
+    def __init__(self, module):
+        self.module = module
+        self.p = p = module.params
+        self.check_params()
+        self.flags = self.train_flags()
+        self.chdir = _paths.resolve(p['chdir'], os.getcwd())
+        self.checkpoint_dir = _paths.resolve(p['checkpoint_dir'], self.chdir)
+        self.data_dir = _paths.resolve(p['data_dir'], self.chdir)
+        self.log_path = _training_run.log_path(p, self.chdir, self.checkpoint_dir)
+        self.savefile = _train_flags.flag_value(self.flags, 'savefile')
+        self.env = _threads.thread_env(p['threads'], p['omp_threads'])
+        self.launcher = _precision.launcher_path(self.log_path)
+        screen_bin = module.get_bin_path('screen')
+        if not screen_bin:
+            module.fail_json(msg='GNU screen not found on PATH: install the screen package')
+        self.trainer = _trainer.Trainer(self.checkpoint_dir, self.savefile, p['session'], self.log_path,
+                                        screen_bin=screen_bin, runner=_screen.module_runner(module))
+        self.result = dict(changed=False, session=p['session'], pid=None, command=[], log_path=self.log_path,
+                           checkpoint_dir=self.checkpoint_dir, resumed_from=None, env=self.env, running=False,
+                           finished=False, precision=p['precision'], savefile=self.savefile)
+
+    def run(self):
+        """Plan, then apply the plan (in check mode, report it); exits the module."""
+        with self.locked():
+            plan = self.plan()
+            result = self.preview(plan) if self.module.check_mode else self.apply(plan)
+        self.module.exit_json(**result)
+
+    # ------------------------------------------------------------------ options
+
+    def check_params(self):
+        p = self.p
+        err = _training_run.check(
+            p,
+            (p['omp_threads'] < 1, 'omp_threads must be >= 1, got %d' % p['omp_threads']),
+            (p['keep'] < 0, 'keep must be 0 (keep every checkpoint) or more, got %d' % p['keep']),
+            (p['stop_timeout'] < 0, 'stop_timeout must be >= 0, got %d' % p['stop_timeout']),
+            (p['startup_timeout'] < 1, 'startup_timeout must be >= 1, got %d' % p['startup_timeout']),
+            (p['require_resume'] and not p['resume'],
+             'require_resume needs resume=true: a run that must resume cannot start from scratch'))
+        if err:
+            self.module.fail_json(msg=err)
+
+    def train_flags(self):
+        try:
+            return _train_flags.validate_options(self.p['options'])
+        except _train_flags.OptionError as e:
+            self.module.fail_json(msg=str(e))
+
+    def base_argv(self, th):
+        """The command asked for, without the resume point and the run savefile."""
+        p = self.p
+        return _train_flags.build_train_argv(th, self.flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'],
+                                             precision=p['precision'], launcher=self.launcher)
+
+    def run_command(self, th, resumed):
+        """(the savefile the new run writes under, its argv)."""
+        p = self.p
+        run_save = _checkpoints.run_savefile(self.checkpoint_dir, self.savefile)
+        return run_save, _train_flags.build_train_argv(th, self.flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'],
+                                                       init_from=resumed, savefile=run_save,
+                                                       precision=p['precision'], launcher=self.launcher)
+
+    # ------------------------------------------------------------------ plan
+
+    def locked(self):
+        """The session's lock for a real run; check mode changes nothing and takes none."""
+        if self.module.check_mode:
+            return _NoLock()
+        lock = self.trainer.lock()
+        return _LockOrFail(lock, self.module)
+
+    def plan(self):
+        p, result = self.p, self.result
+        status = self.trainer.status(search_sessions=True)
+        if p['state'] == 'stopped':
+            if status['running']:
+                self.recorded(status)
+            return Plan(STOP, dict(result, changed=status['running'], running=False), status)
+        if p['state'] == 'started' and status['running']:
+            self.recorded(status)
+            return Plan(KEEP, dict(result), status)
+        if p['state'] == 'started':
+            th, dummy = _th.find_th(p['th'])
+            done = self.trainer.finished(self.base_argv(th), self.env) if th else None
+            if done:
+                # started does not train again what already trained to the end with the same settings
+                result.update(command=done.get('command') or [], finished=True,
+                              precision=_precision.precision_of(done.get('command')) or p['precision'],
+                              savefile=_train_flags.argv_flag(done.get('command'), 'savefile'),
+                              msg='training with these settings already ran to its last iteration; '
+                                  'use state=restarted to train again')
+                return Plan(FINISHED, dict(result), status)
+        th, dataset = self.preflight()
+        # Decide before stopping anything: a run that must resume fails here, having changed nothing.
+        resumed, truncated = self.resume_point(trainer_running=status['running'])
+        resume = self.resume_plan(th, dataset, resumed)
+        memory, memory_warning = self.memory_check(dataset, resume, freed=freed_memory(status))
+        run_save, argv = self.run_command(th, resume['resume_from'])
+        warnings = []
+        if resume['not_resumed']:
+            warnings.append(not_resumed_warning(resume, run_save))
+        if memory_warning:
+            warnings.append(memory_warning)
+        planned = dict(result, changed=True, command=argv, dataset=dataset, running=True,
+                       resumed_from=resume['resume_from'], savefile=run_save,
+                       set_aside=[t + '.incomplete' for t in truncated], not_resumed=resume['not_resumed'],
+                       memory=memory)
+        if status['running']:
+            planned['stopped_pids'] = [status['pid']] if status['pid'] else []
+        return Plan(START, planned, status, warnings, th=th, dataset=dataset, resumed=resumed, resume=resume,
+                    memory=memory, memory_warning=memory_warning)
+
+    def recorded(self, status):
+        """The result describes the run that runs, as the state file recorded it."""
+        st, res = status['state'], self.result
+        res['pid'] = status['pid']
+        res['running'] = True
+        res['command'] = st.get('command') or []
+        if st.get('command'):
+            res['savefile'] = _train_flags.argv_flag(st['command'], 'savefile')
+        res['resumed_from'] = st.get('resumed_from')
+        res['precision'] = _precision.precision_of(res['command']) or res['precision']
+        if st.get('env'):
+            res['env'] = st['env']
+
+    def preflight(self):
+        """Checks before a start; fails the module with what to fix. Returns (th, dataset)."""
+        module, p, fail = self.module, self.p, self.module.fail_json
+        chdir, log_path = self.chdir, self.log_path
+        if not os.path.isdir(chdir):
+            fail(msg="chdir %s is not a directory: set chdir to the char-rnn checkout" % chdir)
+        if not os.path.isfile(os.path.join(chdir, 'train.lua')):
+            fail(msg="train.lua not found in chdir %s: set chdir to the char-rnn checkout "
+                     "(git clone https://github.com/karpathy/char-rnn)" % chdir)
+        th, err = _th.find_th(p['th'])
+        if err:
+            fail(msg=err)
+        try:
+            dataset, warnings = _dataset.check_dataset(self.data_dir, self.flags, data_dir_shown=p['data_dir'])
+        except _train_flags.OptionError as e:
+            fail(msg=str(e))
+        err = _files.dir_writable_error(self.checkpoint_dir, 'checkpoint_dir')
+        if err:
+            fail(msg=err)
+        err = _resources.disk_space_error(self.checkpoint_dir, self.flags, dataset, keep=p['keep'])
+        if err:
+            fail(msg=err)
+        err = _files.dir_writable_error(os.path.dirname(log_path), 'log directory')
+        if err:
+            fail(msg=err)
+        if os.path.isdir(log_path):
+            fail(msg="log_path %s is a directory: set log_path to a file" % log_path)
+        if os.path.exists(log_path) and not os.access(log_path, os.W_OK):
+            fail(msg="log_path %s is not writable by this user (uid %d)" % (log_path, os.getuid()))
+        for w in warnings:
+            module.warn(w)
+        return th, dataset
+
+    def resume_point(self, trainer_running=False):
+        """(checkpoint to resume from or None, truncated checkpoints a dead trainer left)."""
+        resumed, truncated = self.trainer.resume_point(trainer_running)
+        return (resumed if self.p['resume'] else None), truncated
+
+    def resume_plan(self, th, dataset, checkpoint):
+        """Whether the run can continue `checkpoint` as asked (see _resume): a dict with resume_from (the
+        checkpoint, or None), not_resumed ({checkpoint, differences} or None), probe and vocab_size. Fails
+        the module when require_resume cannot be met."""
+        plan = {'resume_from': None, 'not_resumed': None, 'probe': None, 'vocab_size': None}
+        if checkpoint:
+            # The loader reads vocab.t7 when it is up to date, else it builds the vocabulary from input.txt.
+            vocab_t7 = None if dataset['needs_preprocessing'] else os.path.join(self.data_dir, 'vocab.t7')
+            rc, out, err, probe = _sampling.run_probe(self.module.run_command, th, self.chdir, checkpoint,
+                                                      vocab_file=vocab_t7)
+            if probe['kind'] is None:
+                self.module.fail_json(msg='th could not load checkpoint %s to check that training can resume from '
+                                          'it (exit status %d): %s' % (checkpoint, rc, (err or out).strip()[-2000:]))
+            vocab = probe['dataset_vocab']
+            if vocab is None:
+                vocab = _resume.input_vocabulary(os.path.join(self.data_dir, 'input.txt'))
+            plan.update(probe=probe, vocab_size=len(vocab))
+            differences = _resume.differences(probe, vocab, self.flags,
+                                              dataset_shown='%s/input.txt' % self.p['data_dir'])
+            if differences:
+                plan['not_resumed'] = {'checkpoint': checkpoint, 'differences': differences}
+            else:
+                plan['resume_from'] = checkpoint
+        err = self.require_resume_error(plan)
+        if err:
+            self.module.fail_json(msg=err, not_resumed=plan['not_resumed'], **dict(
+                (k, v) for k, v in self.result.items() if k != 'msg'))
+        return plan
+
+    def require_resume_error(self, plan):
+        """With require_resume, why the run cannot resume; else None."""
+        if not self.p['require_resume'] or plan['resume_from']:
+            return None
+        if plan['not_resumed']:
+            return ('require_resume: training cannot resume from %s: %s. Nothing was stopped or started. Train '
+                    'with the dataset and architecture of that checkpoint, or set require_resume to false to '
+                    'train a new model from scratch under a new run savefile (the checkpoints stay)'
+                    % (plan['not_resumed']['checkpoint'], '; '.join(plan['not_resumed']['differences'])))
+        return ("require_resume: there is no complete checkpoint of savefile '%s' in %s to resume from. Nothing "
+                "was stopped or started. Set require_resume to false to train from scratch"
+                % (self.savefile, self.checkpoint_dir))
+
+    def memory_check(self, dataset, plan, freed=0):
+        """(the RV memory dict, a warning or None) for the model the run will train on this corpus."""
+        flags = self.flags
+        model = _resume.effective_model(flags, plan['probe'] if plan['resume_from'] else None)
+        estimate = _resources.estimate_memory_bytes(
+            model['model'], model['rnn_size'], model['num_layers'], plan['vocab_size'] or _resources.MAX_VOCAB,
+            _train_flags.flag_value(flags, 'seq_length'), _train_flags.flag_value(flags, 'batch_size'),
+            dataset['input_bytes'], needs_preprocessing=dataset['needs_preprocessing'])
+        available = _resources.available_memory_bytes()
+        warning = _resources.memory_warning(estimate, available, freed=freed)
+        mib = 1 << 20
+        return ({'estimated_mib': _resources.mib_up(estimate['total']),
+                 'available_mib': None if available is None else (available + freed) // mib,
+                 'fits': warning is None}, warning)
+
+    # ------------------------------------------------------------------ apply
+
+    def preview(self, plan):
+        """Check mode: the plan's result and warnings, nothing changed."""
+        for w in plan.warnings:
+            self.module.warn(w)
+        return plan.result
+
+    def apply(self, plan):
+        """Do what the plan says; returns the task result."""
+        if plan.action == STOP:
+            return self.apply_stop(plan.status)
+        if plan.action == KEEP:
+            self.warn_about_the_running_session(plan.status)
+        if plan.action == START:
+            self.apply_start(plan)
+        return self.result
+
+    def apply_stop(self, status):
+        result = self.result
+        if status['running']:
+            result['stopped_pids'] = self.trainer.stop(status, self.p['stop_timeout'])
+            result['changed'] = True
+        else:
+            result['stopped_pids'] = []
+            result['command'] = status['state'].get('command') or []
+        result['running'] = False
+        result['pid'] = None
+        return result
+
+    def warn_about_the_running_session(self, status):
+        p, st, warn = self.p, status['state'], self.module.warn
+        th, err = _th.find_th(p['th'])
+        if not st:
+            warn('session %s runs but was not started by this module (no state file %s): '
+                 'cannot compare its command' % (p['session'], _paths.state_path(self.log_path)))
+        elif th and (st.get('base_command') != self.base_argv(th) or st.get('env') != self.env):
+            precision_change = _precision.difference(st.get('base_command'), p['precision'])
+            warn('session %s already runs a different command%s: %s (env %s); asked for: %s (env %s). '
+                 'Use state=restarted to apply the change.'
+                 % (p['session'], ' (%s)' % precision_change if precision_change else '',
+                    ' '.join(st.get('base_command') or []), st.get('env'), ' '.join(self.base_argv(th)), self.env))
+        if not status['alive']:
+            warn('screen session %s is gone but its trainer (pid %s) still runs' % (p['session'], status['pid']))
+
+    def apply_start(self, plan):
+        module, p, result, status = self.module, self.p, self.result, plan.status
+        th, dataset, resume = plan.needs['th'], plan.needs['dataset'], plan.needs['resume']
+        if _precision.needs_launcher(p['precision']):
+            # Before a running trainer is stopped: a launcher that cannot be written changes nothing.
+            try:
+                _files.makedirs(os.path.dirname(self.launcher))
+                _precision.install_launcher(self.launcher)
+            except (IOError, OSError) as e:
+                module.fail_json(msg='cannot write the precision launcher %s: %s; fix the permissions of its '
+                                     'directory or set precision=double to run train.lua without it'
+                                     % (self.launcher, e))
+        if status['running']:  # restarted
+            result['stopped_pids'] = self.trainer.stop(status, p['stop_timeout'])
+        elif p['state'] == 'restarted':
+            result['stopped_pids'] = []
+        resumed_now, truncated = self.resume_point()
+        if resumed_now != plan.needs['resumed']:  # the stopped trainer finished a checkpoint meanwhile
+            resume = self.resume_plan(th, dataset, resumed_now)
+        result['set_aside'] = self.trainer.set_aside(truncated)
+        for path in result['set_aside']:
+            module.warn('the last trainer died while writing %s: renamed it so that nothing takes it for a '
+                        'checkpoint' % path)
+        run_save, argv = self.run_command(th, resume['resume_from'])
+        if resume['not_resumed']:
+            module.warn(not_resumed_warning(resume, run_save))
+        if plan.needs['memory_warning']:
+            module.warn(plan.needs['memory_warning'])
+        record = dict(base_command=self.base_argv(th), checkpoint_dir=p['checkpoint_dir'], data_dir=p['data_dir'],
+                      resumed_from=resume['resume_from'])
+        try:
+            pid, warnings = self.trainer.start(self.chdir, argv, record, self.env, stdbuf=module.get_bin_path('stdbuf'),
+                                               keep=p['keep'], startup_timeout=p['startup_timeout'])
+        except _trainer.TrainerError as e:
+            module.fail_json(msg=e.msg, **e.details)
+        for w in warnings:
+            module.warn(w)
+        result.update(changed=True, pid=pid, command=argv, resumed_from=resume['resume_from'], dataset=dataset,
+                      running=pid is not None, savefile=run_save, not_resumed=resume['not_resumed'],
+                      memory=plan.needs['memory'])
+
+
+def freed_memory(status):
+    """Memory the trainer a restart stops gives back (its resident size)."""
+    return _processes.resident_bytes(status['pid']) if status['running'] and status['pid'] else 0
+
+
+def not_resumed_warning(plan, run_save):
+    return ('not resuming from %s: %s. Training a new model from scratch under savefile %s; the earlier '
+            'checkpoints stay (set require_resume to fail instead)'
+            % (plan['not_resumed']['checkpoint'], '; '.join(plan['not_resumed']['differences']), run_save))
+
+
+class _NoLock:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class _LockOrFail:
+    """The lock, failing the module with the reason when it cannot be taken."""
+
+    def __init__(self, lock, module):
+        self.lock = lock
+        self.module = module
+
+    def __enter__(self):
+        try:
+            self.lock.__enter__()
+        except (IOError, OSError) as e:
+            self.module.fail_json(msg='cannot lock %s: %s' % (self.lock.path, e))
+        return self
+
+    def __exit__(self, *exc):
+        return self.lock.__exit__(*exc)

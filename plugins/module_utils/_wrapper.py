@@ -1,0 +1,57 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) rnn_bootstrap maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+# SPDX-License-Identifier: MIT
+
+"""The shell that runs train.lua inside screen: it records the trainer's pid, appends its output
+to the log, logs its exit status and prunes old checkpoints."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+try:
+    from shlex import quote
+except ImportError:  # pragma: no cover - Python 2 only
+    from pipes import quote
+
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._trainlog import RUN_END_PREFIX
+
+# Keeps the `keep` most recently written checkpoints of a savefile (and its later runs) and the one
+# with the lowest validation loss; deletes the others. The newest file, which may still be being
+# written, is always among those kept. Arguments: directory, savefile, keep.
+PRUNE_FUNCTION = r"""prune() {
+  ( cd "$1" 2>/dev/null || exit 0
+    ls -1t -- lm_"$2"_epoch*.t7 lm_"$2".run*_epoch*.t7 2>/dev/null > .charrnn-prune.list || true
+    best=$(sed -n 's/^\(.*_\([0-9][0-9.]*\)\.t7\)$/\2 \1/p' .charrnn-prune.list | sort -g | head -n 1 | cut -d' ' -f2-)
+    tail -n +"$(($3 + 1))" .charrnn-prune.list | while IFS= read -r name; do
+      [ "$name" = "$best" ] || rm -f -- "$name"
+    done
+    rm -f .charrnn-prune.list )
+}"""
+
+
+def build_wrapper(chdir, argv, env, log_path, pid_file, stdbuf=None, shell='/bin/sh', keep=0,
+                  checkpoint_dir=None, savefile=None, prune_every=60):
+    """argv (for `screen -dmS <session> ...`) of the shell that runs the trainer.
+
+    The inner shell writes its pid, then execs env/stdbuf/th, so the pid in
+    pid_file is the trainer's.  Output (stdout and stderr, line-buffered via
+    stdbuf when available) goes through tee: appended to the log and shown
+    in the screen window.  When the trainer ends, a last line records its
+    exit status.  With keep > 0, a background loop prunes the checkpoints of
+    savefile in checkpoint_dir every prune_every seconds and once at the end
+    (PRUNE_FUNCTION), so that a run of days cannot fill the disk.
+    """
+    inner_cmd = ['exec', 'env'] + ['%s=%s' % (k, env[k]) for k in sorted(env)]
+    if stdbuf:
+        inner_cmd += [stdbuf, '-oL', '-eL']
+    inner_cmd += list(argv)
+    inner = 'echo $$ > %s; %s' % (quote(pid_file), ' '.join(quote(a) for a in inner_cmd))
+    run = '{ %s -c %s; echo "%s $?"; } 2>&1 | tee -a %s >/dev/null' % (
+        quote(shell), quote(inner), RUN_END_PREFIX, quote(log_path))
+    if keep and keep > 0:
+        prune_args = '%s %s %d' % (quote(checkpoint_dir), quote(savefile), int(keep))
+        run = ('%s; ( while sleep %d; do prune %s; done ) & pruner=$!; %s; kill $pruner 2>/dev/null; prune %s'
+               % (PRUNE_FUNCTION, int(prune_every), prune_args, run, prune_args))
+    outer = 'cd %s || exit 1; %s' % (quote(chdir), run)
+    return [shell, '-c', outer]

@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) rnn_bootstrap maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+# SPDX-License-Identifier: MIT
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+import subprocess
+import sys
+import time
+
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _processes
+
+
+def _spawn(tmp_path, name, body='import time\ntime.sleep(60)\n', ignore_term=False):
+    """A python process whose argv contains `name` (as char-rnn's would contain train.lua)."""
+    script = tmp_path / name
+    code = ''
+    if ignore_term:
+        code = 'import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n'
+    script.write_text(code + 'open(%r, "w").close()\n' % str(tmp_path / (name + '.up')) + body)
+    proc = subprocess.Popen([sys.executable, str(script)])
+    for dummy in range(100):
+        if (tmp_path / (name + '.up')).exists():
+            break
+        time.sleep(0.02)
+    return proc
+
+
+def test_process_helpers_and_terminate(tmp_path):
+    proc = _spawn(tmp_path, 'train.lua')
+    try:
+        assert _processes.pid_alive(proc.pid)
+        assert _processes.is_script_process(proc.pid, 'train.lua')
+        assert not _processes.is_script_process(proc.pid, 'sample.lua')
+        assert proc.pid in _processes.descendants(os.getpid())
+        killed = _processes.terminate([proc.pid], grace=5, sleeper=lambda s: (proc.poll(), time.sleep(s)))
+        assert killed == []
+        proc.wait(5)
+        assert proc.returncode == -15
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert not _processes.pid_alive(proc.pid)
+    assert not _processes.pid_alive(0)
+
+
+def test_terminate_escalates_to_sigkill(tmp_path):
+    proc = _spawn(tmp_path, 'train.lua', ignore_term=True)
+    try:
+        start = time.time()
+        killed = _processes.terminate([proc.pid], grace=0.5, sleeper=lambda s: (proc.poll(), time.sleep(s)))
+        proc.wait(5)
+        assert killed == [proc.pid]
+        assert proc.returncode == -9
+        assert time.time() - start < 5
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

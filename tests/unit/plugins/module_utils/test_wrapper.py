@@ -1,0 +1,95 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) rnn_bootstrap maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+# SPDX-License-Identifier: MIT
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+import subprocess
+
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _threads
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainlog
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _wrapper
+
+
+def _fake_trainer(path, body):
+    path.write_text('#!/bin/sh\n' + body)
+    path.chmod(0o755)
+    return path
+
+
+def test_build_wrapper_quotes_and_records_pid_and_status(tmp_path):
+    """Run the wrapper with plain sh (no screen): pid file, log, exit status, quoting."""
+    chdir = tmp_path / "dir with 'quotes' and spaces"
+    chdir.mkdir()
+    script = _fake_trainer(chdir / 'fake-trainer', 'echo "args:$*"\necho "omp:$OMP_NUM_THREADS $OMP_WAIT_POLICY"\n'
+                           'echo "to stderr" >&2\necho "pid:$$"\nexit 3\n')
+    log = tmp_path / 'log dir' / 'train $x.log'
+    log.parent.mkdir()
+    pid_file = str(log) + '.pid'
+    env = _threads.thread_env(2, 3)
+    argv = _wrapper.build_wrapper(str(chdir), [str(script), 'train.lua', '-savefile', 'a b;$(touch x)'],
+                                  env, str(log), pid_file, stdbuf='/usr/bin/stdbuf')
+    assert argv[:2] == ['/bin/sh', '-c']
+    subprocess.check_call(argv)
+    text = log.read_text()
+    lines = text.splitlines()
+    pid = int(open(pid_file).read())
+    assert lines[0] == 'args:train.lua -savefile a b;$(touch x)'
+    assert lines[1] == 'omp:3 PASSIVE'
+    assert 'to stderr' in lines
+    assert 'pid:%d' % pid in lines  # the exec'd trainer has the recorded pid
+    assert lines[-1] == '[charrnn] run ended: exit status 3'
+    assert _trainlog.exit_status(lines) == 3
+    assert not (chdir / 'x').exists()
+
+
+def _prune(directory, savefile, keep):
+    subprocess.check_call(['/bin/sh', '-c', _wrapper.PRUNE_FUNCTION + '; prune "$@"', 'sh',
+                           str(directory), savefile, str(keep)])
+    return sorted(os.listdir(str(directory)))
+
+
+def test_prune_keeps_the_newest_and_the_best(tmp_path):
+    names = [  # oldest first
+        'lm_lstm_epoch1.00_1.9000.t7',
+        'lm_lstm_epoch2.00_1.2000.t7',  # the best
+        'lm_lstm_epoch3.00_1.5000.t7',
+        'lm_lstm.run2_epoch0.50_1.4000.t7',
+        'lm_lstm.run2_epoch1.00_nan.t7',
+        'lm_lstm.run2_epoch1.50_1.3000.t7',
+    ]
+    for i, name in enumerate(names):
+        (tmp_path / name).write_text('x')
+        os.utime(str(tmp_path / name), (1000 + i, 1000 + i))
+    (tmp_path / 'lm_gru_epoch1.00_0.1000.t7').write_text('another savefile')
+    (tmp_path / 'notes.txt').write_text('not a checkpoint')
+    assert _prune(tmp_path, 'lstm', 2) == sorted([
+        'lm_lstm_epoch2.00_1.2000.t7', 'lm_lstm.run2_epoch1.00_nan.t7', 'lm_lstm.run2_epoch1.50_1.3000.t7',
+        'lm_gru_epoch1.00_0.1000.t7', 'notes.txt'])
+    assert _prune(tmp_path, 'lstm', 1) == sorted([
+        'lm_lstm_epoch2.00_1.2000.t7', 'lm_lstm.run2_epoch1.50_1.3000.t7', 'lm_gru_epoch1.00_0.1000.t7',
+        'notes.txt'])
+
+
+def test_prune_of_an_empty_or_missing_directory_does_nothing(tmp_path):
+    assert _prune(tmp_path, 'lstm', 3) == []
+    assert subprocess.call(['/bin/sh', '-c', _wrapper.PRUNE_FUNCTION + '; prune "$@"', 'sh',
+                            str(tmp_path / 'missing'), 'lstm', '3']) == 0
+
+
+def test_wrapper_prunes_while_and_after_the_trainer_runs(tmp_path):
+    cv = tmp_path / 'cv'
+    cv.mkdir()
+    # writes five checkpoints, the third the best, then exits
+    script = _fake_trainer(tmp_path / 'fake-trainer', 'for l in 1.9 1.5 1.1 1.4 1.3; do touch "cv/lm_lstm_epoch$l.00_$l.t7"; '
+                           'sleep 0.3; done\n')
+    log = tmp_path / 'train.log'
+    argv = _wrapper.build_wrapper(str(tmp_path), [str(script)], _threads.thread_env(1), str(log),
+                                  str(log) + '.pid', keep=1, checkpoint_dir=str(cv), savefile='lstm',
+                                  prune_every=1)
+    subprocess.check_call(argv)
+    assert sorted(os.listdir(str(cv))) == ['lm_lstm_epoch1.1.00_1.1.t7', 'lm_lstm_epoch1.3.00_1.3.t7']
+    assert log.read_text().splitlines()[-1] == '[charrnn] run ended: exit status 0'
