@@ -48,5 +48,6 @@ if ! tests_passed "$tests"; then
   exit 1
 fi
 requires=$(printf "require '%s'; " "${modules[@]}")
-"$prefix/bin/luajit" -e "${requires}print('torch ok')"
+# Like th above: without a terminal type, loading asks tput for colours and complains in the log.
+TERM=dumb "$prefix/bin/luajit" -e "${requires}print('torch ok')"
 echo "== [${SECONDS}s] done"
