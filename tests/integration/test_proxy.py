@@ -169,7 +169,7 @@ def test_check_mode_gives_the_proxies_to_package_git_and_build_tasks_only(tmp_pa
         for variable in wanted:
             assert any(variable in command for command in commands[task]), (task, variable, commands[task])
     # Tasks that do not use the network run without them.
-    for task in ['Read the build stamp', 'Write the build script', 'Create the checkout directory']:
+    for task in ['Read the build stamp', 'Write the build scripts', 'Create the checkout directory']:
         assert commands.get(task), task
         assert not any('_proxy=' in command for command in commands[task]), (task, commands[task])
     assert not any('PIP_INDEX_URL' in command for command in commands['Clone or update the checkout at the pinned commit'])

@@ -1,20 +1,19 @@
-"""The proof a Torch build or an unpacked shared build must pass before its stamp is written.
+"""The proof a Torch build or an unpacked shared build must pass before the torch role stamps it.
 
-prove-and-stamp.sh.j2 is rendered as the torch role renders it and run against a fake prefix whose
-th, luajit and ldd are scripts: the real ones would need a whole Torch build.
+prove-torch.sh runs as the role runs it, with its settings in the environment, against a fake prefix
+whose th, luajit and ldd are scripts: the real ones would need a whole Torch build. The role writes the
+stamp only after the script succeeds, so a failed proof is one that exits non-zero.
 """
-import json
 import os
 import pathlib
 import subprocess
 import textwrap
 
-import jinja2
 import pytest
 import yaml
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-TEMPLATE = REPO / "roles" / "torch" / "templates" / "prove-and-stamp.sh.j2"
+SCRIPT = REPO / "roles" / "torch" / "files" / "prove-torch.sh"
 TORCH_VARS = yaml.safe_load((REPO / "roles" / "torch" / "vars" / "main.yml").read_text())
 
 PASS = "Completed 1175 asserts in 164 tests with 0 failures and 0 errors"
@@ -38,7 +37,7 @@ def prefix(tmp_path):
     (root / "bin").mkdir(parents=True)
     (root / "lib").mkdir()
     (root / "lib" / "libTH.so.0").write_text("")
-    write_script(root / "bin" / "luajit", 'echo "torch ok"\n')
+    write_script(root / "bin" / "luajit", f'echo "TERM=$TERM $*" >> {root}/luajit-calls\necho "torch ok"\n')
     shims = tmp_path / "shims"
     shims.mkdir()
     write_script(shims / "ldd", 'echo "\tlibopenblas.so.0 => /usr/lib/libopenblas.so.0"\n')
@@ -60,72 +59,66 @@ def th_answering(prefix, answers):
     return log
 
 
-def prove(prefix):
-    script = jinja2.Template(TEMPLATE.read_text()).render(
-        charrnn_torch_verify_modules=TORCH_VARS["charrnn_torch_verify_modules"])
-    stamp = prefix / ".charrnn-build.json"
-    wrapper = f"""set -euo pipefail
-prefix={prefix}
-stamp_file={stamp}
-stamp_content='{json.dumps({"format": 0})}'
-SECONDS=0
-{script}"""
-    env = dict(os.environ, PATH=f"{prefix.parent / 'shims'}:{os.environ['PATH']}")
-    result = subprocess.run(["bash", "-c", wrapper], capture_output=True, text=True, env=env, check=False)
-    return result, stamp
+def prove(prefix, clock=None):
+    env = dict(os.environ, PATH=f"{prefix.parent / 'shims'}:{os.environ['PATH']}",
+               CHARRNN_TORCH_PREFIX=str(prefix),
+               CHARRNN_TORCH_VERIFY_MODULES=" ".join(TORCH_VARS["_charrnn_torch_verify_modules"]))
+    if clock is not None:
+        env["CHARRNN_TORCH_CLOCK"] = clock
+    return subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, env=env, check=False)
 
 
 def test_a_sound_build_is_stamped(prefix):
     calls = th_answering(prefix, [PASS])
-    result, stamp = prove(prefix)
+    result = prove(prefix)
     assert result.returncode == 0, result.stderr
-    assert json.loads(stamp.read_text()) == {"format": 0}
     assert calls.read_text().splitlines() == ["-e torch.test()"]
+    # Last, th's dependencies load as char-rnn loads them (without tput's complaint in the log).
+    assert (prefix / "luajit-calls").read_text() == \
+        "TERM=dumb -e require 'torch'; require 'nn'; require 'nngraph'; require 'optim'; require 'lfs'; print('torch ok')\n"
+    assert result.stdout.splitlines()[0] == "== [0s] proving the install"
+    assert result.stdout.splitlines()[-1] == "== [0s] done"
 
 
 def test_a_statistical_test_that_fails_once_runs_again_on_its_own(prefix):
     # What th prints for one test run alone: "1 test", singular.
     calls = th_answering(prefix, [fail_line("logNormal"), "Completed 2 asserts in 1 test with 0 failures and 0 errors"])
-    result, stamp = prove(prefix)
+    result = prove(prefix)
     assert result.returncode == 0, result.stderr
-    assert stamp.exists()
     assert calls.read_text().splitlines() == ["-e torch.test()", "-e torch.test({'logNormal'})"]
     assert "logNormal failed, running again on its own (retry 1 of 2)" in result.stdout
 
 
 def test_a_test_that_keeps_failing_fails_the_build_without_a_stamp(prefix):
     calls = th_answering(prefix, [fail_line("mm")])
-    result, stamp = prove(prefix)
+    result = prove(prefix)
     assert result.returncode == 1
-    assert not stamp.exists()
     assert len(calls.read_text().splitlines()) == 3
     assert "torch.test() failed" in result.stderr and "mm" in result.stderr
 
 
 def test_a_retry_that_crashes_fails_the_build_saying_so(prefix):
     calls = th_answering(prefix, [fail_line("logNormal"), "luajit: segmentation fault"])
-    result, stamp = prove(prefix)
+    result = prove(prefix)
     assert result.returncode == 1
-    assert not stamp.exists()
     assert len(calls.read_text().splitlines()) == 2
     assert "torch.test() failed" in result.stderr and "segmentation fault" in result.stderr
 
 
 def test_a_crashing_test_run_fails_the_build_without_retries(prefix):
     calls = th_answering(prefix, ["luajit: segmentation fault"])
-    result, stamp = prove(prefix)
+    result = prove(prefix)
     assert result.returncode == 1
-    assert not stamp.exists()
     assert len(calls.read_text().splitlines()) == 1
 
 
 def test_a_build_without_an_optimised_blas_fails_before_any_test(prefix):
     write_script(prefix.parent / "shims" / "ldd", 'echo "\tlibm.so.6 => /usr/lib/libm.so.6"\n')
     calls = th_answering(prefix, [PASS])
-    result, stamp = prove(prefix)
+    result = prove(prefix)
     assert result.returncode == 1
     assert "not linked to an optimised BLAS" in result.stderr
-    assert not stamp.exists() and not calls.exists()
+    assert not calls.exists()
 
 
 def test_the_blas_check_reads_all_of_ldd(prefix):
@@ -133,6 +126,43 @@ def test_the_blas_check_reads_all_of_ldd(prefix):
     write_script(prefix.parent / "shims" / "ldd",
                  'echo "\tlibopenblas.so.0 => /usr/lib/libopenblas.so.0"\nsleep 0.3\nseq 1 100000\n')
     th_answering(prefix, [PASS])
-    result, stamp = prove(prefix)
+    result = prove(prefix)
     assert result.returncode == 0, result.stderr
-    assert stamp.exists()
+
+
+def test_th_failing_to_load_a_module_fails_the_proof(prefix):
+    th_answering(prefix, [PASS])
+    write_script(prefix / "bin" / "luajit", "echo \"module 'nngraph' not found\" >&2\nexit 1\n")
+    result = prove(prefix)
+    assert result.returncode == 1
+    assert "module 'nngraph' not found" in result.stderr
+    assert "done" not in result.stdout
+
+
+def test_the_log_continues_the_clock_of_the_step_before(prefix):
+    """The build log's last line, "== [<seconds since the build began>s] done", is the build time
+    benchmarks/bootstrap.sh reports."""
+    th_answering(prefix, [PASS])
+    result = prove(prefix, clock="183")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "== [183s] proving the install"
+    assert result.stdout.splitlines()[-1] == "== [183s] done"
+
+
+@pytest.mark.parametrize("tasks", ["build.yml", "archive-restore.yml"])
+def test_the_stamp_is_written_only_after_the_proof_passed(tasks):
+    """The stamp task follows the proof in the block whose failure reports the log, so a failed proof
+    (a non-zero exit above) leaves no stamp, and the stamp holds what the role compares."""
+    def steps(task_list):
+        for task in task_list:
+            yield task
+            yield from steps(task.get("block", []))
+
+    text = (REPO / "roles" / "torch" / "tasks" / tasks).read_text()
+    block = next(task for task in steps(yaml.safe_load(text)) if "rescue" in task)["block"]
+    modules = [next(key for key in task if key.startswith("ansible.builtin.")) for task in block]
+    prove_at = next(i for i, task in enumerate(block) if "/prove-torch.sh'" in task[modules[i]].get("cmd", ""))
+    stamp_at = next(i for i, task in enumerate(block)
+                    if task[modules[i]].get("dest") == "{{ charrnn_torch_prefix }}/{{ _charrnn_torch_stamp_name }}")
+    assert 0 < prove_at < stamp_at
+    assert block[stamp_at][modules[stamp_at]]["content"] == "{{ _charrnn_torch_stamp | to_json }}\n"

@@ -1,5 +1,18 @@
-# Shared by the build and the unpacking of a shared build: the same proof, then the stamp, written last,
-# so that an interrupted run is never taken for a finished one.
+#!/usr/bin/env bash
+# The proof a Torch7 install passes before the rnn_bootstrap.charrnn.torch role stamps it, whether
+# build-torch.sh built it or restore-torch.sh unpacked a build another host shared: the stamp comes
+# only after this, so that a broken or interrupted install is never taken for a finished one.
+#
+# From the environment:
+#   CHARRNN_TORCH_PREFIX          the install to prove
+#   CHARRNN_TORCH_VERIFY_MODULES  the Lua modules char-rnn loads, space-separated
+#   CHARRNN_TORCH_CLOCK           seconds the log already shows: its timestamps continue the build's
+set -euo pipefail
+
+prefix=${CHARRNN_TORCH_PREFIX:?}
+read -r -a modules <<<"${CHARRNN_TORCH_VERIFY_MODULES:?}"
+SECONDS=${CHARRNN_TORCH_CLOCK:-0}
+
 echo "== [${SECONDS}s] proving the install"
 # torch7 quietly falls back to its own unoptimised loops when CMake finds no BLAS library, and char-rnn's
 # matrix products, nearly all of its work, become far slower.
@@ -10,8 +23,8 @@ if ! grep -Eq 'lib(openblas|flexiblas|mkl_rt|blis)' <<<"$th_lib_links"; then
   echo "charrnn torch build: $th_lib is not linked to an optimised BLAS (OpenBLAS); install the OpenBLAS development package (role deps) and build again" >&2
   exit 1
 fi
-# torch7's own tensor test suite (a few seconds), so that a compiler or flag that breaks the maths fails
-# here rather than in training.
+# torch7's own tensor test suite, so that a compiler or flag that breaks the maths fails here rather
+# than in training.
 torch_tests() { TERM=dumb "$prefix/bin/th" -e "torch.test($1)" 2>&1 | sed 's/\x1b\[[0-9;]*m//g' || true; }
 # One test alone ends in "in 1 test with", the whole suite in "in 164 tests with".
 tests_passed() { grep -Eq 'in [0-9]+ tests? with 0 failures and 0 errors' <<<"$1"; }
@@ -22,17 +35,19 @@ tests=$(torch_tests "")
 for retry in 1 2; do
   tests_passed "$tests" && break
   # No FAIL line (a crash) is no statistical failure: no retry, and the report below says why.
-  failed=$(grep -Eo '[0-9]+/[0-9]+ [A-Za-z_][A-Za-z0-9_]* \.+ *\[(FAIL|ERROR)\]' <<<"$tests" | awk '{ print $2 }' | sort -u || true)
-  [ -n "$failed" ] || break
-  echo "== torch.test(): $(echo $failed) failed, running again on its own (retry $retry of 2)"
-  tests=$(torch_tests "{$(printf "'%s'," $failed | sed 's/,$//')}")
+  mapfile -t failed < <(grep -Eo '[0-9]+/[0-9]+ [A-Za-z_][A-Za-z0-9_]* \.+ *\[(FAIL|ERROR)\]' <<<"$tests" \
+    | awk '{ print $2 }' | sort -u || true)
+  [ ${#failed[@]} -gt 0 ] || break
+  echo "== torch.test(): ${failed[*]} failed, running again on its own (retry $retry of 2)"
+  names=$(printf "'%s'," "${failed[@]}")
+  tests=$(torch_tests "{${names%,}}")
 done
 if ! tests_passed "$tests"; then
   echo "charrnn torch build: torch.test() failed:" >&2
   { grep -E 'FAIL|ERROR|tests? with' <<<"$tests" || cat <<<"$tests"; } | tail -n 20 >&2
   exit 1
 fi
-"$prefix/bin/luajit" -e "{% for module in charrnn_torch_verify_modules %}require '{{ module }}'; {% endfor %}print('torch ok')"
-echo "$stamp_content" > "$stamp_file.tmp"
-mv "$stamp_file.tmp" "$stamp_file"
+requires=$(printf "require '%s'; " "${modules[@]}")
+# Like th above: without a terminal type, loading asks tput for colours and complains in the log.
+TERM=dumb "$prefix/bin/luajit" -e "${requires}print('torch ok')"
 echo "== [${SECONDS}s] done"
