@@ -17,9 +17,8 @@ description:
   - The trainer runs with C(OPENBLAS_NUM_THREADS) set to O(threads) (default every CPU the task may run
     on), C(OMP_NUM_THREADS) to O(omp_threads) (default 1) and C(OMP_WAIT_POLICY=PASSIVE). The matrix
     products, nearly all of char-rnn's work, run in OpenBLAS; Torch's OpenMP loops only split tensors far
-    larger than char-rnn's, and an actively waiting OpenMP pool competes with OpenBLAS's (measured on the
-    default model with 2 CPUs, 0.66 s/batch with both at 2 threads and active waiting; the sweep in the
-    collection's benchmarks/README.md puts this default within a few percent of the best setting).
+    larger than char-rnn's, and an actively waiting OpenMP pool competes with OpenBLAS's for the same CPUs
+    (the thread sweep in the collection's benchmarks/README.md compares this default with the others).
   - Idempotent. When the session already runs, nothing is started and the task reports no change, with a
     warning when the running command differs from the one asked for. The command of each run is kept in a
     JSON state file next to the log (V(<log_path>.state.json)); the trainer's pid in V(<log_path>.pid).
