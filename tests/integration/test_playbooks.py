@@ -192,3 +192,50 @@ def test_the_wait_fails_at_once_when_the_trainer_dies(fleet):
     looks = re.findall(r'^localhost: look of 2s: (\{.*\})$', waited, re.MULTILINE)
     assert looks and len(looks) == len(PROGRESS.findall(waited)), waited
     assert json.loads(looks[0])['timed_out'] is True
+
+
+def test_report_rows_of_a_fleet(tmp_path):
+    """report.yml over two hosts in different states: each row from that host's figures and state."""
+    if not ansible_playbook():
+        pytest.skip('ansible-playbook not found')
+    artifacts = tmp_path / 'artifacts'
+    (artifacts / 'alpha').mkdir(parents=True)
+    (artifacts / 'alpha' / 'train.log').write_text(
+        ''.join('%d/3800 (epoch %.3f), train_loss = %.8f, grad/param norm = 5.0e-02, time/batch = 0.1234s\t\n'
+                % (i, i / 38.0, 4.0 - i / 100.0) for i in range(1, 121)))
+    alpha = {
+        'charrnn_first_figures': {'bootstrap_seconds': 754.2, 'first_checkpoint_seconds': 95.0},
+        'charrnn_bootstrap_seconds': 12.3,
+        'charrnn_rerun': True,
+        'charrnn_status': {
+            'training': {'running': True, 'status': 'training', 'iteration': 120, 'iterations': 3800,
+                         'median_time_per_batch': 0.1234, 'train_loss': 1.98761, 'eta_seconds': 400.0,
+                         'log_exists': True},
+            'best': {'val_loss': 1.8}},
+    }
+    beta = {'charrnn_status': {'training': {'running': False, 'status': 'stopped', 'log_exists': False},
+                                 'best': None}}
+    inventory = {'all': {'hosts': {
+        # what the earlier tasks of status.yml and site.yml leave on each host
+        'alpha': dict(alpha, ansible_connection='local', ansible_python_interpreter=sys.executable),
+        'beta': dict(beta, ansible_connection='local', ansible_python_interpreter=sys.executable),
+    }, 'vars': {'charrnn_artifacts_dir': str(artifacts)}}}
+    play = [{'hosts': 'all', 'gather_facts': True, 'gather_subset': ['!all', 'min'], 'tasks': [
+        {'name': 'Report', 'ansible.builtin.include_role': {'name': 'rnn_bootstrap.charrnn.training',
+                                                             'tasks_from': 'report.yml'}},
+    ]}]
+    (tmp_path / 'inventory.json').write_text(json.dumps(inventory))
+    (tmp_path / 'play.json').write_text(json.dumps(play))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_root(), ANSIBLE_NOCOLOR='1')
+    proc = subprocess.run([ansible_playbook(), '-i', str(tmp_path / 'inventory.json'), str(tmp_path / 'play.json')],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=120, check=False)
+    out = proc.stdout.decode('utf-8', 'replace')
+    assert proc.returncode == 0, out
+    rows = [line for line in (artifacts / 'report.md').read_text().splitlines() if line.startswith('| alpha')
+            or line.startswith('| beta')]
+    distribution = re.search(r'^\| alpha \| ([^|]*) \|', rows[0]).group(1)
+    assert distribution.strip(), rows
+    assert rows == [
+        '| alpha | %s | 12m 34s | 1m 35s | 12s | running | 120/3800 | 0.123 | 1.9876 | 1.8000 | 6m 40s |' % distribution,
+        '| beta | %s | - | - | - | stopped | - | - | - | - | - |' % distribution,
+    ]
