@@ -204,16 +204,16 @@ def test_report_rows_of_a_fleet(tmp_path):
         ''.join('%d/3800 (epoch %.3f), train_loss = %.8f, grad/param norm = 5.0e-02, time/batch = 0.1234s\t\n'
                 % (i, i / 38.0, 4.0 - i / 100.0) for i in range(1, 121)))
     alpha = {
-        'charrnn_first_figures': {'bootstrap_seconds': 754.2, 'first_checkpoint_seconds': 95.0},
-        'charrnn_bootstrap_seconds': 12.3,
-        'charrnn_rerun': True,
-        'charrnn_status': {
+        '_charrnn_first_figures': {'bootstrap_seconds': 754.2, 'first_checkpoint_seconds': 95.0},
+        '_charrnn_bootstrap_seconds': 12.3,
+        '_charrnn_rerun': True,
+        '__charrnn_status': {
             'training': {'running': True, 'status': 'training', 'iteration': 120, 'iterations': 3800,
                          'median_time_per_batch': 0.1234, 'train_loss': 1.98761, 'eta_seconds': 400.0,
                          'log_exists': True},
             'best': {'val_loss': 1.8}},
     }
-    beta = {'charrnn_status': {'training': {'running': False, 'status': 'stopped', 'log_exists': False},
+    beta = {'__charrnn_status': {'training': {'running': False, 'status': 'stopped', 'log_exists': False},
                                  'best': None}}
     inventory = {'all': {'hosts': {
         # what the earlier tasks of status.yml and site.yml leave on each host
