@@ -221,8 +221,8 @@ def test_report_rows_of_a_fleet(tmp_path):
         'beta': dict(beta, ansible_connection='local', ansible_python_interpreter=sys.executable),
     }, 'vars': {'charrnn_artifacts_dir': str(artifacts)}}}
     play = [{'hosts': 'all', 'gather_facts': True, 'gather_subset': ['!all', 'min'], 'tasks': [
-        {'name': 'Report', 'ansible.builtin.include_role': {'name': 'rnn_bootstrap.charrnn.training',
-                                                             'tasks_from': 'report.yml'}},
+        {'name': 'Report',
+         'ansible.builtin.include_role': {'name': 'rnn_bootstrap.charrnn.training', 'tasks_from': 'report.yml'}},
     ]}]
     (tmp_path / 'inventory.json').write_text(json.dumps(inventory))
     (tmp_path / 'play.json').write_text(json.dumps(play))
