@@ -24,3 +24,20 @@ def progress_text(training):
         parts.append('ETA %ds' % int(training['eta_seconds']))
     parts.append('status %s' % training.get('status'))
     return ', '.join(parts)
+
+
+def _number(fmt, value):
+    return fmt % value if isinstance(value, (int, float)) and not isinstance(value, bool) else '-'
+
+
+def waiting_line(host, awaited, seconds, since, training):
+    """The line the controller prints while it waits: which host waits for what, for how long, and
+    where training stands (a dash for what the log does not tell yet)."""
+    return ('%s: waiting for %s, %ds since %s; iteration %s/%s, epoch %s, train_loss %s, %s s/batch, ETA %ss'
+            % (host, awaited, int(seconds), since,
+               '-' if training.get('iteration') is None else training['iteration'],
+               '-' if training.get('iterations') is None else training['iterations'],
+               _number('%.2f', training.get('epoch')),
+               _number('%.4f', training.get('train_loss')),
+               _number('%.3f', training.get('median_time_per_batch')),
+               _number('%d', training.get('eta_seconds'))))

@@ -62,6 +62,32 @@ options:
       - Seconds between looks.
     type: float
     default: 5
+  progress:
+    description:
+      - With O(wait=first) or O(wait=new), wait from the controller and print a progress line every
+        O(progress.interval) seconds, at the default verbosity, until the checkpoint is there, the trainer has
+        ended (the task fails at once, with the log tail) or O(timeout) has passed. The line names the host,
+        the savefile, the seconds since O(progress.since), and the run's iteration, epoch, train loss, seconds
+        per batch and ETA. With C(-v) the result of every look shows too.
+      - Omitted, the task waits on the host and prints nothing until it ends.
+      - In check mode the task waits on the host, in one look of what is left of O(timeout), without progress
+        lines.
+    type: dict
+    version_added: 1.1.0
+    suboptions:
+      interval:
+        description:
+          - Seconds between progress lines, at least V(1). Each look lasts this long at most; the time it takes
+            to run the module on the host comes on top.
+        type: int
+        required: true
+      since:
+        description:
+          - When the wait counts from, in seconds since the epoch on the controller (what
+            C(now(utc=true\).timestamp(\)) gives), for example when training started. O(timeout) counts from
+            it too.
+          - Default when the task starts.
+        type: float
 extends_documentation_fragment:
   - rnn_bootstrap.charrnn.attributes
   - rnn_bootstrap.charrnn.training_run
@@ -73,8 +99,8 @@ attributes:
   diff_mode:
     support: none
 notes:
-  - A module cannot print while it runs; to show progress while waiting, call it in a loop with a short
-    O(timeout) (see the examples) and print RV(training) between calls.
+  - A module cannot print while it runs; O(progress) makes the collection's action plugin wait from the
+    controller instead, in looks of O(progress.interval) seconds, and print a line after each.
 seealso:
   - module: rnn_bootstrap.charrnn.train
   - module: rnn_bootstrap.charrnn.sample
@@ -93,6 +119,15 @@ EXAMPLES = r'''
     wait: first
     timeout: 3600
     sleep: 10
+
+- name: Wait up to an hour for the first checkpoint of a run started at train_started, a line every 30s
+  rnn_bootstrap.charrnn.checkpoint:
+    checkpoint_dir: cv
+    wait: first
+    timeout: 3600
+    progress:
+      interval: 30
+      since: "{{ train_started }}"
 
 - name: Wait for the next checkpoint in one-minute steps (each timed-out step is retried)
   rnn_bootstrap.charrnn.checkpoint:
@@ -259,6 +294,9 @@ def main():
         newer_than=dict(type='path'),
         timeout=dict(type='int', default=600),
         sleep=dict(type='float', default=5),
+        # Read by the action plugin on the controller, which waits in looks of progress.interval seconds.
+        progress=dict(type='dict', options=dict(interval=dict(type='int', required=True),
+                                                since=dict(type='float'))),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     CheckpointManager(module).run()

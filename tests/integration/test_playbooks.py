@@ -14,6 +14,7 @@ __metaclass__ = type
 import getpass
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -60,14 +61,16 @@ def fleet(tmp_path, charrnn_dir):
     path = tmp_path / 'inventory.json'
     path.write_text(json.dumps(inventory))
 
-    def run(playbook, *extra):
+    def run(playbook, *extra, **standin):
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_root(), ANSIBLE_NOCOLOR='1',
                    ANSIBLE_HOST_KEY_CHECKING='0', STANDIN_SLEEP='0.02')
+        env.update(standin)
         cmd = [ansible_playbook(), '-i', str(path), os.path.join(REPO, 'playbooks', playbook)] + list(extra)
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=240,
                               check=False)
         return proc.returncode, proc.stdout.decode('utf-8', 'replace')
 
+    run.session = session
     yield run, artifacts, charrnn_dir
     for sid in screen_sessions(session):
         subprocess.run([SCREEN, '-S', sid, '-X', 'quit'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -113,3 +116,126 @@ def test_day_two_playbooks(fleet):
     assert '| running |' not in (artifacts / 'report.md').read_text()
     assert not screen_sessions('it-playbooks-%d' % os.getpid())
     assert list((charrnn_dir / 'cv').glob('lm_lstm_epoch*.t7')), 'stopping lost checkpoints'
+
+
+WAIT_TASK = 'TASK [rnn_bootstrap.charrnn.training : Wait for the first checkpoint, reporting progress]'
+PROGRESS = re.compile(r'^localhost: waiting for the first checkpoint of savefile lstm, (\d+)s since training started; '
+                      r'iteration (\S+)/(\S+), epoch (\S+), train_loss (\S+), (\S+) s/batch, ETA (\S+)s$', re.MULTILINE)
+
+
+def wait_task_output(out):
+    """What the play printed from the wait task's header to the next task's."""
+    assert out.count(WAIT_TASK) == 1, out
+    return out.split(WAIT_TASK, 1)[1].split('\nTASK [', 1)[0]
+
+
+def failure(out):
+    """The result of the task that failed, as the default callback prints it."""
+    return json.loads(re.search(r'^fatal: \[localhost\]: FAILED! => (\{.*\})$', out, re.MULTILINE).group(1))
+
+
+def test_the_wait_is_one_task_with_a_progress_line_each_interval(fleet):
+    run, artifacts, charrnn_dir = fleet
+    # 30 iterations of 0.5s to the first checkpoint: several intervals of 2s
+    rc, out = run('train.yml', '--skip-tags', 'charrnn_checkout',
+                  '-e', '{"charrnn_train_options": {"batch_size": 10, "seq_length": 20, "eval_val_every": 30}}',
+                  STANDIN_SLEEP='0.5')
+    assert rc == 0, out
+    # train.yml includes the role (newer ansible-core says so), and the role includes no task file,
+    # least of all one per look
+    included = [line for line in out.splitlines() if line.startswith('included:')]
+    assert set(included) <= {'included: rnn_bootstrap.charrnn.training for localhost'}, out
+    waited = wait_task_output(out)
+    seconds = [int(m.group(1)) for m in PROGRESS.finditer(waited)]
+    assert len(seconds) >= 2, waited
+    assert all(later - earlier >= 2 for earlier, later in zip(seconds, seconds[1:])), seconds
+    last = PROGRESS.findall(waited)[-1]
+    assert last[1] != '-' and int(last[1]) < 30 and last[2] != '-', waited  # the run's iteration/total
+    assert re.search(r'^ok: \[localhost\]$', waited, re.MULTILINE), waited
+    assert PROGRESS.search(out[:out.index(WAIT_TASK)]) is None and PROGRESS.search(
+        out[out.index(WAIT_TASK) + len(waited):]) is None, 'progress lines outside the wait task'
+    shown = out.split('TASK [rnn_bootstrap.charrnn.training : Show the first checkpoint', 1)[1]
+    first = int(re.search(r'(\d+)s after training started', shown).group(1))
+    assert first >= seconds[-1], (first, seconds)
+
+
+def test_the_wait_times_out_with_what_to_do(fleet):
+    run, artifacts, charrnn_dir = fleet
+    rc, out = run('train.yml', '--skip-tags', 'charrnn_checkout', '-e', 'charrnn_first_checkpoint_timeout=5',
+                  '-e', '{"charrnn_train_options": {"batch_size": 10, "seq_length": 20, "eval_val_every": 1000}}',
+                  STANDIN_SLEEP='0.05')
+    assert rc != 0, out
+    waited = wait_task_output(out)
+    assert len(PROGRESS.findall(waited)) >= 2, waited
+    result = failure(waited)
+    log = charrnn_dir / 'cv' / ('train-%s.log' % run.session)
+    assert result['msg'] == (
+        'No checkpoint of savefile lstm on localhost after 5s (timeout). Training goes on in screen session %s; '
+        'its log is %s. Raise the timeout or lower eval_val_every in the training options.' % (run.session, log))
+    assert result['timed_out'] is True
+    assert screen_sessions(run.session), 'the timeout stopped training'
+    assert 'Sample from the first checkpoint' not in out
+
+
+def test_the_wait_fails_at_once_when_the_trainer_dies(fleet):
+    run, artifacts, charrnn_dir = fleet
+    rc, out = run('train.yml', '--skip-tags', 'charrnn_checkout', '-v',
+                  '-e', '{"charrnn_train_options": {"batch_size": 10, "seq_length": 20, "eval_val_every": 1000}}',
+                  '-e', 'charrnn_first_checkpoint_timeout=120', STANDIN_SLEEP='0.1', STANDIN_CRASH_AT='40')
+    assert rc != 0, out
+    waited = wait_task_output(out)
+    result = failure(waited)
+    assert result['timed_out'] is False and result['elapsed'] < 60, result
+    assert 'has ended (status error)' in result['msg'] and 'stack traceback:' in result['msg'], result
+    assert result['log_tail'][-1] == '[charrnn] run ended: exit status 1'
+    # with -v, each look that found nothing shows, before its progress line
+    looks = re.findall(r'^localhost: look of 2s: (\{.*\})$', waited, re.MULTILINE)
+    assert looks and len(looks) == len(PROGRESS.findall(waited)), waited
+    assert json.loads(looks[0])['timed_out'] is True
+
+
+def test_report_rows_of_a_fleet(tmp_path):
+    """report.yml over two hosts in different states: each row from that host's figures and state."""
+    if not ansible_playbook():
+        pytest.skip('ansible-playbook not found')
+    artifacts = tmp_path / 'artifacts'
+    (artifacts / 'alpha').mkdir(parents=True)
+    (artifacts / 'alpha' / 'train.log').write_text(
+        ''.join('%d/3800 (epoch %.3f), train_loss = %.8f, grad/param norm = 5.0e-02, time/batch = 0.1234s\t\n'
+                % (i, i / 38.0, 4.0 - i / 100.0) for i in range(1, 121)))
+    alpha = {
+        '_charrnn_first_figures': {'bootstrap_seconds': 754.2, 'first_checkpoint_seconds': 95.0},
+        '_charrnn_bootstrap_seconds': 12.3,
+        '_charrnn_rerun': True,
+        '__charrnn_status': {
+            'training': {'running': True, 'status': 'training', 'iteration': 120, 'iterations': 3800,
+                         'median_time_per_batch': 0.1234, 'train_loss': 1.98761, 'eta_seconds': 400.0,
+                         'log_exists': True},
+            'best': {'val_loss': 1.8}},
+    }
+    beta = {'__charrnn_status': {'training': {'running': False, 'status': 'stopped', 'log_exists': False},
+                                 'best': None}}
+    inventory = {'all': {'hosts': {
+        # what the earlier tasks of status.yml and site.yml leave on each host
+        'alpha': dict(alpha, ansible_connection='local', ansible_python_interpreter=sys.executable),
+        'beta': dict(beta, ansible_connection='local', ansible_python_interpreter=sys.executable),
+    }, 'vars': {'charrnn_artifacts_dir': str(artifacts)}}}
+    play = [{'hosts': 'all', 'gather_facts': True, 'gather_subset': ['!all', 'min'], 'tasks': [
+        {'name': 'Report',
+         'ansible.builtin.include_role': {'name': 'rnn_bootstrap.charrnn.training', 'tasks_from': 'report.yml'}},
+    ]}]
+    (tmp_path / 'inventory.json').write_text(json.dumps(inventory))
+    (tmp_path / 'play.json').write_text(json.dumps(play))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_root(), ANSIBLE_NOCOLOR='1')
+    proc = subprocess.run([ansible_playbook(), '-i', str(tmp_path / 'inventory.json'), str(tmp_path / 'play.json')],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=120, check=False)
+    out = proc.stdout.decode('utf-8', 'replace')
+    assert proc.returncode == 0, out
+    rows = [line for line in (artifacts / 'report.md').read_text().splitlines() if line.startswith('| alpha')
+            or line.startswith('| beta')]
+    distribution = re.search(r'^\| alpha \| ([^|]*) \|', rows[0]).group(1)
+    assert distribution.strip(), rows
+    assert rows == [
+        '| alpha | %s | 12m 34s | 1m 35s | 12s | running | 120/3800 | 0.123 | 1.9876 | 1.8000 | 6m 40s |' % distribution,
+        '| beta | %s | - | - | - | stopped | - | - | - | - | - |' % distribution,
+    ]

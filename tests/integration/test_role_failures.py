@@ -134,3 +134,15 @@ def test_char_rnn_bad_source_names_the_settings(tmp_path, case):
     assert rc != 0
     assert 'Cannot check out char-rnn at %s from file://' % variables['charrnn_version'] in out
     assert 'charrnn_git_mirror, charrnn_repo' in out and 'charrnn_version is a commit of it' in out
+
+
+@pytest.mark.parametrize('entry,variables,fragment', [
+    ('sample', {'charrnn_sample_length': 'long'}, 'charrnn_sample_length'),
+    ('status', {'charrnn_train_options': 12}, 'charrnn_train_options'),
+    ('fetch', {'charrnn_train_options': 'rnn_size'}, 'charrnn_train_options'),
+])
+def test_training_entry_points_validate_their_inputs(tmp_path, entry, variables, fragment):
+    rc, out = run_role(tmp_path, 'training', dict(variables, charrnn_dir=str(tmp_path / 'none')), tasks_from=entry)
+    assert rc != 0
+    assert "Validating arguments against arg spec '%s'" % entry in out, out
+    assert fragment in out.split("Validating arguments against arg spec '%s'" % entry, 1)[1], out

@@ -1,0 +1,136 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) rnn_bootstrap maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+# SPDX-License-Identifier: MIT
+
+"""The controller side of rnn_bootstrap.charrnn.checkpoint.
+
+A module cannot print while it runs. With the progress option, this plugin waits from the controller,
+as ansible.builtin.wait_for_connection does: it runs the module in looks of progress.interval seconds
+and prints a progress line after each look that found nothing, so that a wait of an hour is one task.
+Without it, the module runs once, as any module does.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import math
+import time
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.json import AnsibleJSONEncoder
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+from ansible.utils.vars import merge_hash
+
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._progress import waiting_line
+
+display = Display()
+
+# The options this plugin reads, as the module's argument spec declares them; the module checks the rest.
+WAIT_SPEC = dict(
+    wait=dict(type='str', default='none', choices=['none', 'first', 'new']),
+    timeout=dict(type='int', default=600),
+    savefile=dict(type='str', default='lstm'),
+    session=dict(type='str', default='charrnn'),
+    progress=dict(type='dict', options=dict(interval=dict(type='int', required=True), since=dict(type='float'))),
+)
+
+
+def look_timeout(interval, remaining):
+    """Seconds the next look may last: the interval, or what is left of the timeout when that is less,
+    but at least one second while any is left (the module's timeout counts whole seconds)."""
+    if remaining <= 0:
+        return 0
+    return int(min(interval, max(1, math.ceil(remaining))))
+
+
+def awaited(args, result):
+    if args['wait'] == 'first':
+        return "the first checkpoint of savefile %s" % args['savefile']
+    return "a checkpoint of savefile %s newer than %s" % (args['savefile'], result.get('newer_than') or '(none yet)')
+
+
+def timeout_message(host, args, result):
+    training = result.get('training') or {}
+    what = 'No checkpoint' if args['wait'] == 'first' else 'No checkpoint newer than %s' % (
+        result.get('newer_than') or '(none yet)')
+    return ("%s of savefile %s on %s after %ds (timeout). Training goes on in screen session %s; its log is %s. "
+            "Raise the timeout or lower eval_val_every in the training options."
+            % (what, args['savefile'], host, args['timeout'], args['session'], training.get('log_path', '-')))
+
+
+class ActionModule(ActionBase):
+
+    _supports_check_mode = True
+    _supports_async = True
+
+    # Replaced by the unit tests, which wait without waiting.
+    clock = staticmethod(time.time)
+
+    def run(self, tmp=None, task_vars=None):
+        if task_vars is None:
+            task_vars = {}
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp  # tmp no longer has any effect
+
+        wrap_async = bool(self._task.async_val) and not getattr(self._connection, 'has_native_async', False)
+        try:
+            if 'progress' not in self._task.args or self._task.args['progress'] is None:
+                return merge_hash(result, self._execute_module(task_vars=task_vars, wrap_async=wrap_async))
+            validated = ArgumentSpecValidator(WAIT_SPEC).validate(
+                dict((name, self._task.args[name]) for name in WAIT_SPEC if name in self._task.args))
+            if validated.error_messages:
+                return merge_hash(result, dict(failed=True, msg='; '.join(validated.error_messages)))
+            if self._task.async_val:
+                raise AnsibleActionFail('progress waits from the controller and cannot run async: '
+                                        'leave out progress or async')
+            args = validated.validated_parameters
+            if args['progress']['interval'] < 1:
+                return merge_hash(result, dict(failed=True, msg='progress.interval must be >= 1, got %d'
+                                                                % args['progress']['interval']))
+            return merge_hash(result, self._wait(args, task_vars))
+        finally:
+            if not wrap_async:
+                # remove a temporary path we created
+                self._remove_tmp_path(self._connection._shell.tmpdir)
+
+    def _wait(self, args, task_vars):
+        started = self.clock()
+        since = args['progress']['since']
+        since_what = 'training started'
+        if since is None:
+            since, since_what = started, 'the wait started'
+        deadline = since + args['timeout']
+        module_args = dict(self._task.args)
+        module_args.pop('progress')
+        host = task_vars.get('inventory_hostname', '-')
+
+        if self._task.check_mode or args['wait'] == 'none':
+            # One look, as the module alone does: in check mode no loop, with nothing left to print.
+            module_args['timeout'] = look_timeout(args['timeout'], deadline - started)
+            return self._execute_module(module_args=module_args, task_vars=task_vars)
+
+        while True:
+            look = dict(module_args, timeout=look_timeout(args['progress']['interval'], deadline - self.clock()))
+            result = self._execute_module(module_args=look, task_vars=task_vars)
+            if not (result.get('failed') and result.get('timed_out')):
+                # found, or failed for good: the trainer ended, or bad input
+                break
+            display.v('%s: look of %ds: %s' % (host, look['timeout'], self._dumped(result)))
+            display.display(waiting_line(host, awaited(args, result), self.clock() - since, since_what,
+                                         result.get('training') or {}))
+            if self.clock() >= deadline:
+                result['msg'] = timeout_message(host, args, result)
+                break
+        result['elapsed'] = round(self.clock() - started, 2)
+        return result
+
+    @staticmethod
+    def _dumped(result):
+        # What the default callback shows of a result at -v: no invocation, no traceback, nothing internal.
+        shown = dict((k, v) for k, v in result.items()
+                     if k not in ('invocation', 'exception') and not k.startswith('_ansible'))
+        return json.dumps(shown, cls=AnsibleJSONEncoder, sort_keys=True)

@@ -1,0 +1,52 @@
+"""Every entry point the playbooks call has an argument spec, and no task file includes itself."""
+import pathlib
+
+import pytest
+import yaml
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+PLAYBOOKS = sorted(REPO.glob("playbooks/*.yml")) + sorted(REPO.glob("playbooks/tasks/*.yml"))
+INCLUDE_ROLE = ("ansible.builtin.include_role", "ansible.builtin.import_role", "include_role", "import_role")
+INCLUDE_TASKS = ("ansible.builtin.include_tasks", "ansible.builtin.import_tasks", "include_tasks", "import_tasks")
+
+
+def walk(node):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from walk(value)
+
+
+def entry_points_called():
+    for path in PLAYBOOKS:
+        for task in walk(yaml.safe_load(path.read_text())):
+            for key in INCLUDE_ROLE:
+                if isinstance(task.get(key), dict) and "tasks_from" in task[key]:
+                    role = task[key]["name"].rsplit(".", 1)[-1]
+                    yield path.name, role, task[key]["tasks_from"].rsplit(".yml", 1)[0]
+
+
+CALLED = sorted(set(entry_points_called()))
+
+
+def test_the_playbooks_call_entry_points():
+    assert {call[2] for call in CALLED} >= {"status", "report", "sample", "fetch", "stop"}
+
+
+@pytest.mark.parametrize("playbook,role,entry", CALLED)
+def test_every_entry_point_called_has_an_argument_spec(playbook, role, entry):
+    specs = yaml.safe_load((REPO / "roles" / role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    assert entry in specs, "%s calls %s with tasks_from %s, which has no argument spec" % (playbook, role, entry)
+    assert specs[entry].get("short_description") and "options" in specs[entry]
+
+
+@pytest.mark.parametrize("path", sorted(REPO.glob("roles/*/tasks/*.yml")), ids=lambda p: "%s/%s" % (p.parts[-3], p.name))
+def test_no_task_file_includes_itself(path):
+    for task in walk(yaml.safe_load(path.read_text()) or []):
+        for key in INCLUDE_TASKS:
+            target = task.get(key)
+            target = target.get("file") if isinstance(target, dict) else target
+            assert target != path.name, "%s includes itself" % path
