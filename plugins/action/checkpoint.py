@@ -25,18 +25,14 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible.utils.vars import merge_hash
 
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._checkpoint_manager import (
+    WAIT_OPTIONS, argument_spec)
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._progress import waiting_line
 
 display = Display()
 
-# The options this plugin reads, as the module's argument spec declares them; the module checks the rest.
-WAIT_SPEC = dict(
-    wait=dict(type='str', default='none', choices=['none', 'first', 'new']),
-    timeout=dict(type='int', default=600),
-    savefile=dict(type='str', default='lstm'),
-    session=dict(type='str', default='charrnn'),
-    progress=dict(type='dict', options=dict(interval=dict(type='int', required=True), since=dict(type='float'))),
-)
+# The options this plugin reads, with the module's own spec; the module checks the rest.
+WAIT_SPEC = dict((name, spec) for name, spec in argument_spec().items() if name in WAIT_OPTIONS)
 
 
 def look_timeout(interval, remaining):

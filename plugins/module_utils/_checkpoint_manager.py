@@ -23,6 +23,24 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _wait
 
 CONFIRM_DELAY = 0.5
 
+# The options the module's action plugin reads on the controller to wait in looks.
+WAIT_OPTIONS = ('wait', 'timeout', 'savefile', 'session', 'progress')
+
+
+def argument_spec():
+    """The checkpoint module's options; its action plugin validates WAIT_OPTIONS with the same spec."""
+    return _training_run.argument_spec(
+        savefile=True,
+        checkpoint_dir=dict(type='path', required=True),
+        wait=dict(type='str', default='none', choices=['none', 'first', 'new']),
+        newer_than=dict(type='path'),
+        timeout=dict(type='int', default=600),
+        sleep=dict(type='float', default=5),
+        # Read by the action plugin on the controller, which waits in looks of progress.interval seconds.
+        progress=dict(type='dict', options=dict(interval=dict(type='int', required=True),
+                                                since=dict(type='float'))),
+    )
+
 
 def make_poll(trainer, mode, ref, last, sleeper=time.sleep):
     """poll() for _waiter.wait_for; `last` keeps the latest observation."""

@@ -282,23 +282,12 @@ log_tail:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _training_run
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._checkpoint_manager import CheckpointManager
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._checkpoint_manager import (
+    CheckpointManager, argument_spec)
 
 
 def main():
-    argument_spec = _training_run.argument_spec(
-        savefile=True,
-        checkpoint_dir=dict(type='path', required=True),
-        wait=dict(type='str', default='none', choices=['none', 'first', 'new']),
-        newer_than=dict(type='path'),
-        timeout=dict(type='int', default=600),
-        sleep=dict(type='float', default=5),
-        # Read by the action plugin on the controller, which waits in looks of progress.interval seconds.
-        progress=dict(type='dict', options=dict(interval=dict(type='int', required=True),
-                                                since=dict(type='float'))),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     CheckpointManager(module).run()
 
 
