@@ -87,9 +87,9 @@ class ReportManager:
         text = markdown(module.params['title'], hosts)
         md_path = os.path.join(dest, 'report.md')
         png_path = os.path.join(dest, 'loss.png')
-        if not module.check_mode and not os.path.isdir(dest):
+        if not module.check_mode:
             try:
-                os.makedirs(dest)
+                _files.makedirs(dest)
             except OSError as e:
                 module.fail_json(msg='cannot create the report directory %s: %s' % (dest, e))
         changed = False

@@ -188,11 +188,16 @@ class Trainer:
         return {'sessions': sessions, 'alive': alive, 'pid': pid, 'state': state,
                 'running': bool(alive) or pid is not None}
 
+    def _run_log(self, state):
+        """The log of the run the state records: from the offset where it started, so that an earlier
+        run's lines in the same log never count for this one."""
+        return _trainlog.read_log(self.log_path, state.get('log_offset'))
+
     def look(self):
         """The run as the checkpoint and sample modules report it: status, progress, checkpoints."""
         status = self.status()
         state, running, pid = status['state'], status['running'], status['pid']
-        log = _trainlog.read_log(self.log_path, state.get('log_offset'))
+        log = self._run_log(state)
         summary = _trainlog.summarize(log['lines'], log['head'])
         code = _trainlog.exit_status(log['lines'])
         entries = _checkpoints.list_checkpoints(self.checkpoint_dir, self.savefile)
@@ -227,8 +232,7 @@ class Trainer:
         last thing a trainer said before it died without exiting 0 (killed,
         crashed, or gone with the host, leaving no end line) may be truncated.
         """
-        state = _run_state.read_state(self.log_path)
-        log = _trainlog.read_log(self.log_path, state.get('log_offset'))
+        log = self._run_log(_run_state.read_state(self.log_path))
         saves = _trainlog.saved_checkpoints(log['lines'])
         code = _trainlog.exit_status(log['lines'])
         entries = _checkpoints.list_checkpoints(self.checkpoint_dir, self.savefile)
@@ -245,7 +249,7 @@ class Trainer:
         if not state or state.get('env') != env or \
                 _precision.native_argv(state.get('base_command')) != _precision.native_argv(base_command):
             return None
-        log = _trainlog.read_log(self.log_path, state.get('log_offset'))
+        log = self._run_log(state)
         if _trainlog.exit_status(log['lines']) != 0:
             return None
         summary = _trainlog.summarize(log['lines'], head=log.get('head'))
