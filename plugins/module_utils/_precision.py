@@ -9,7 +9,8 @@ train.lua never sets a tensor type, so on the CPU it computes in Torch's default
 launcher sets the default tensor type before it runs train.lua unchanged; every tensor and module
 train.lua builds then takes that type. Checkpoints stay in char-rnn's CPU format (double) whatever
 the precision, because sample.lua builds its state with :double() and -init_from mixes tensor types
-otherwise. Kept here as a string, the launcher ships inside the module that writes it.
+otherwise. The launcher also trains char-rnn's LSTM through the fused step of _lstm_step. Kept here as a
+string, the launcher ships inside the module that writes it.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,6 +19,7 @@ __metaclass__ = type
 import os
 
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _files
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _lstm_step
 
 PRECISIONS = ('float', 'double')
 DEFAULT_PRECISION = 'float'
@@ -139,8 +141,24 @@ for k, v in pairs(arg) do
   end
 end
 arg = script_arg
+""" % {'marker': LAUNCHER_MARKER, 'checkpoint_type': CHECKPOINT_TENSOR_TYPE} + r"""
+-- char-rnn's LSTM trains through one fused step instead of its seq_length nngraph clones (the same model,
+-- parameters and checkpoints; see rnn_bootstrap.charrnn's _lstm_step): train.lua's own require of
+-- util.model_utils gets its clone_many_times replaced.
+local lstm_step = (function()
+""" + _lstm_step.LSTM_STEP_LUA + r"""
+end)()
+local plain_require = require
+function require(name, ...)
+  local loaded = plain_require(name, ...)
+  if name == 'util.model_utils' and type(loaded) == 'table' then
+    lstm_step.install(loaded, os.getenv('CHARRNN_LSTM_STEP'))
+  end
+  return loaded
+end
+
 dofile(script)
-""" % {'marker': LAUNCHER_MARKER, 'checkpoint_type': CHECKPOINT_TENSOR_TYPE}
+"""
 
 
 class PrecisionError(ValueError):

@@ -104,6 +104,9 @@ float_log=$(train float "$launcher" float train.lua "${model[@]}" -max_epochs 0.
 grep -q "^\[charrnn\] precision float: train.lua computes in torch.FloatTensor" "$float_log" \
   || fail "the launcher did not set float (first lines: $(head -n 3 "$float_log"))"
 ok "the launcher set torch.FloatTensor and ran train.lua"
+grep -q '^\[charrnn\] LSTM step fused: 2 layers of 32' "$float_log" \
+  || fail "the float run did not train through the fused LSTM step: $(grep '^\[charrnn\]' "$float_log")"
+ok "it trained through the fused LSTM step (tests/precision/real-lstm-step.sh compares it with char-rnn's clones)"
 train double train.lua "${model[@]}" -max_epochs 0.6 -savefile double >/dev/null
 mapfile -t float_ckpts < <(checkpoints float)
 mapfile -t double_ckpts < <(checkpoints double)

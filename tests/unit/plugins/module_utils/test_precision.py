@@ -289,3 +289,49 @@ def test_native_argv_drops_only_the_launcher():
     assert _precision.native_argv(None) == []
     other = ['th', 'sample.lua', 'x.t7']
     assert _precision.native_argv(other) == other
+
+
+# train.lua's own `require 'util.model_utils'`, through the launcher: the LSTM step's hook is installed on
+# the table char-rnn's module returns, once, in the mode CHARRNN_LSTM_STEP names.
+HOOKED_TRAIN = r"""
+local model_utils = require 'util.model_utils'
+assert(require 'util.model_utils' == model_utils, 'require returns the same table')
+assert(model_utils.clone_many_times ~= ORIGINAL_CLONE, 'clone_many_times replaced')
+print('LSTM STEP ' .. tostring(model_utils.charrnn_lstm_step))
+local other = require 'other'
+print('OTHER ' .. tostring(other.charrnn_lstm_step))
+"""
+
+
+def run_hooked(tmp_path, **env):
+    (tmp_path / 'fake_torch.lua').write_text(FAKE_TORCH)
+    (tmp_path / 'util').mkdir()
+    (tmp_path / 'util' / 'model_utils.lua').write_text(
+        'ORIGINAL_CLONE = function() end\nreturn {clone_many_times = ORIGINAL_CLONE}\n')
+    (tmp_path / 'other.lua').write_text('return {clone_many_times = function() end}\n')
+    (tmp_path / 'train.lua').write_text(HOOKED_TRAIN)
+    launcher = tmp_path / 'train-s.log.launcher.lua'
+    _precision.install_launcher(str(launcher))
+    preload = "package.preload.torch = function() return dofile('fake_torch.lua') end"
+    environ = dict((k, v) for k, v in os.environ.items() if k != 'CHARRNN_LSTM_STEP')
+    environ.update(env)
+    proc = subprocess.run([LUA, '-e', preload, str(launcher), 'float', 'train.lua'], cwd=str(tmp_path),
+                          env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+
+
+@needs_lua
+@pytest.mark.parametrize('env,mode', [({}, 'fused'), ({'CHARRNN_LSTM_STEP': 'graph'}, 'graph'),
+                                      ({'CHARRNN_LSTM_STEP': 'fused'}, 'fused')])
+def test_launcher_hooks_char_rnns_model_utils_only(tmp_path, env, mode):
+    rc, out, err = run_hooked(tmp_path, **env)
+    assert rc == 0, err
+    assert out.splitlines()[1:] == ['LSTM STEP ' + mode, 'OTHER nil']
+
+
+@needs_lua
+def test_launcher_refuses_an_unknown_lstm_step(tmp_path):
+    rc, out, err = run_hooked(tmp_path, CHARRNN_LSTM_STEP='fast')
+    assert rc != 0
+    assert "CHARRNN_LSTM_STEP must be fused or graph (char-rnn's own clones), got fast" in err
+    assert 'LSTM STEP' not in out

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# The fused LSTM step with real Torch and char-rnn, run by hand (the automated tests check its decisions
+# against stand-ins, without Torch):
+#   1. the same network, parameters and inputs through char-rnn's nngraph clones and through the fused
+#      step, several batches in a row with the state carried between them as train.lua carries it, some
+#      forward passes only (as eval_split runs them): the same losses, state and outputs and the same
+#      gradients, in float and in double, for several shapes;
+#   2. train.lua through the launcher, fused and with CHARRNN_LSTM_STEP=graph, from the same seed: the
+#      same train losses iteration by iteration, and checkpoints of the same format;
+#   3. what it does not take over (dropout, a GRU) trains through char-rnn's clones and the log says why.
+# Prints what it checks; exits non-zero at the first check that fails.
+#
+#   CHARRNN_REAL_TH=/opt/torch/install/bin/th CHARRNN_REAL_CHARRNN=/opt/rnn-karpathy tests/precision/real-lstm-step.sh
+#
+# CHARRNN_REAL_TH: Torch7's th. CHARRNN_REAL_CHARRNN: a char-rnn checkout (only read; data and checkpoints
+# go to a temporary directory). PYTHON (default python3) extracts the step and the launcher from the collection.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+th=${CHARRNN_REAL_TH:?set CHARRNN_REAL_TH to Torch7 th}
+char_rnn=${CHARRNN_REAL_CHARRNN:?set CHARRNN_REAL_CHARRNN to a char-rnn checkout}
+python=${PYTHON:-python3}
+[ -f "$char_rnn/train.lua" ] || { echo "no train.lua in $char_rnn" >&2; exit 2; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAILED: $*" >&2; exit 1; }
+ok() { echo "   ok: $*"; }
+
+launcher=$work/train-step.log.launcher.lua
+PYTHONPATH=$repo/.collections "$python" -c '
+import sys
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _lstm_step, _precision
+_precision.install_launcher(sys.argv[1])
+with open(sys.argv[2], "w") as f:
+    f.write(_lstm_step.LSTM_STEP_LUA)' "$launcher" "$work/lstm_step.lua"
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1} OMP_WAIT_POLICY=PASSIVE
+
+cat >"$work/compare.lua" <<'LUA'
+-- th compare.lua <lstm_step.lua> <float|double> <rnn_size> <num_layers> <seq_length> <batch_size>
+require 'torch'; require 'nn'; require 'nngraph'
+require 'util.OneHot'; require 'util.misc'
+local model_utils = require 'util.model_utils'
+local LSTM = require 'model.LSTM'
+local step = dofile(arg[1])
+torch.setdefaulttensortype(arg[2] == 'double' and 'torch.DoubleTensor' or 'torch.FloatTensor')
+torch.manualSeed(7)
+local V, H, n, T, B = 65, tonumber(arg[3]), tonumber(arg[4]), tonumber(arg[5]), tonumber(arg[6])
+local proto = LSTM.lstm(V, H, n, 0)
+local params, grads = model_utils.combine_all_parameters(proto)
+params:uniform(-0.08, 0.08)
+local graph = model_utils.clone_many_times(proto, T)
+local criteria = model_utils.clone_many_times(nn.ClassNLLCriterion(), T)
+local layout = assert(step.layout(proto))
+local sequence = step.sequence(layout, T)
+local fused = {}
+for t = 1, T do fused[t] = step.step_class()(sequence, t) end
+local init = {}
+for L = 1, 2 * n do init[L] = torch.zeros(B, H) end
+-- train.lua's feval (backward = true) and eval_split (false), the state carried by reference
+local function pass(clones, state, x, y, backward)
+  if backward then grads:zero() end
+  local rnn_state, preds, loss = {[0] = state}, {}, 0
+  for t = 1, T do
+    local lst = clones[t]:forward{x[t], unpack(rnn_state[t - 1])}
+    rnn_state[t] = {}
+    for i = 1, #init do rnn_state[t][i] = lst[i] end
+    preds[t] = lst[#lst]
+    loss = loss + criteria[t]:forward(preds[t], y[t])
+  end
+  local outputs = torch.cat(preds, 1):clone()
+  if backward then
+    local d = {[T] = clone_list(init, true)}
+    for t = T, 1, -1 do
+      table.insert(d[t], criteria[t]:backward(preds[t], y[t]))
+      local dl = clones[t]:backward({x[t], unpack(rnn_state[t - 1])}, d[t])
+      d[t - 1] = {}
+      for k, v in pairs(dl) do if k > 1 then d[t - 1][k - 1] = v end end
+    end
+  end
+  return loss / T, outputs, grads:clone(), rnn_state[T]
+end
+-- relative difference; abs() is in place in Torch, hence the copies
+local function rel(a, b) return a:clone():add(-1, b):abs():max() / math.max(a:clone():abs():max(), 1e-30) end
+local sg, sf = clone_list(init), clone_list(init)
+local worst = {loss = 0, outputs = 0, grads = 0, state = 0}
+for it = 1, 6 do
+  local x = torch.Tensor(T, B):random(1, V)
+  local y = torch.Tensor(T, B):random(1, V)
+  local backward = it % 3 ~= 0
+  local lg, og, gg, sg2 = pass(graph, sg, x, y, backward)
+  local lf, of, gf, sf2 = pass(fused, sf, x, y, backward)
+  worst.loss = math.max(worst.loss, math.abs(lg - lf) / lg)
+  worst.outputs = math.max(worst.outputs, rel(og, of))
+  for i = 1, #init do worst.state = math.max(worst.state, rel(sg2[i], sf2[i])) end
+  if backward then
+    worst.grads = math.max(worst.grads, rel(gg, gf))
+    params:add(-0.5, gg)
+  end
+  sg, sf = sg2, sf2
+end
+print(string.format('WORST loss=%.3e outputs=%.3e state=%.3e gradients=%.3e', worst.loss, worst.outputs,
+                    worst.state, worst.grads))
+LUA
+
+echo "== 1. char-rnn's clones against the fused step: same network, parameters and batches"
+for precision in float double; do
+  for shape in "32 2 10 8" "64 3 7 5" "16 1 5 3" "128 2 50 50"; do
+    read -r size layers seq batch <<<"$shape"
+    out=$(cd "$char_rnn" && "$th" "$work/compare.lua" "$work/lstm_step.lua" "$precision" $shape 2>&1) \
+      || { echo "$out" | tail -n 20 >&2; fail "compare.lua $precision $shape"; }
+    line=$(grep '^WORST' <<<"$out" | tr -d '\t')
+    limit=$([ "$precision" = float ] && echo 1e-5 || echo 1e-12)
+    "$python" - "$line" "$limit" <<'PY' || fail "$precision, rnn_size $size, $layers layers, seq $seq, batch $batch: $line (limit $limit)"
+import re, sys
+values = [float(v) for v in re.findall(r'=([0-9.e+-]+)', sys.argv[1])]
+sys.exit(0 if len(values) == 4 and max(values) < float(sys.argv[2]) else 1)
+PY
+    ok "$precision, rnn_size $size, $layers layers, seq $seq, batch $batch: ${line#WORST } (relative, limit $limit)"
+  done
+done
+
+mkdir -p "$work/data"
+head -c 40000 "$char_rnn/data/tinyshakespeare/input.txt" >"$work/data/input.txt"
+model=(-rnn_size 32 -num_layers 2 -seq_length 10 -batch_size 10 -eval_val_every 50 -seed 123 -print_every 1)
+train() {  # log name, environment assignments..., -- train.lua flags
+  local log=$work/$1.log
+  shift
+  local envs=()
+  while [ "$1" != -- ]; do envs+=("$1"); shift; done
+  shift
+  (cd "$char_rnn" && env "${envs[@]}" "$th" "$launcher" float train.lua "${model[@]}" "$@" -data_dir "$work/data" \
+      -checkpoint_dir "$work/cv" -gpuid -1) >"$log" 2>&1 || { tail -n 20 "$log" >&2; fail "train.lua $* exited non-zero"; }
+  echo "$log"
+}
+losses() { sed -n 's/^[0-9]*\/[0-9]* (epoch [0-9.]*), train_loss = \([0-9.]*\),.*/\1/p' "$1"; }
+
+echo "== 2. train.lua through the launcher, fused and with char-rnn's clones, from the same seed"
+fused_log=$(train fused TERM=dumb -- -max_epochs 0.4 -savefile fused)
+graph_log=$(train graph CHARRNN_LSTM_STEP=graph -- -max_epochs 0.4 -savefile graph)
+grep -q '^\[charrnn\] LSTM step fused: 2 layers of 32, 10 steps per sequence' "$fused_log" \
+  || fail "the launcher did not fuse the LSTM step: $(grep '^\[charrnn\]' "$fused_log")"
+grep -q "^\[charrnn\] LSTM step not fused (CHARRNN_LSTM_STEP=graph)" "$graph_log" || fail "graph mode not reported"
+ok "the log says which: $(grep '^\[charrnn\] LSTM' "$fused_log" | tr -d '\t')"
+"$python" - <(losses "$fused_log") <(losses "$graph_log") <<'PY' || fail "train losses differ"
+import sys
+fused, graph = ([float(v) for v in open(p)] for p in sys.argv[1:])
+assert len(fused) == len(graph) > 100, (len(fused), len(graph))
+worst = max(abs(a - b) / b for a, b in zip(fused, graph))
+print('   %d iterations: train loss %.4f -> %.4f fused, %.4f -> %.4f clones; largest relative difference %.2e'
+      % (len(fused), fused[0], fused[-1], graph[0], graph[-1], worst))
+sys.exit(0 if worst < 1e-4 else 1)
+PY
+ok "the same train losses, iteration by iteration"
+for kind in fused graph; do
+  ls "$work/cv"/lm_${kind}_epoch*.t7 >/dev/null 2>&1 || fail "no checkpoint of the $kind run"
+done
+ok "both saved checkpoints: $(cd "$work/cv" && ls lm_fused_* | tr '\n' ' ')"
+
+echo "== 3. what the step does not take over trains through char-rnn's clones"
+drop_log=$(train dropout TERM=dumb -- -max_epochs 0.05 -dropout 0.2 -savefile dropout)
+grep -q "^\[charrnn\] LSTM step not fused (dropout): training through char-rnn's clones" "$drop_log" \
+  || fail "dropout: $(grep '^\[charrnn\]' "$drop_log")"
+ok "dropout 0.2: $(grep '^\[charrnn\] LSTM' "$drop_log" | tr -d '\t')"
+gru_log=$(train gru TERM=dumb -- -max_epochs 0.05 -model gru -savefile gru)
+grep -q "^\[charrnn\] LSTM step not fused (not char-rnn's LSTM" "$gru_log" || fail "gru: $(grep '^\[charrnn\]' "$gru_log")"
+ok "GRU: $(grep '^\[charrnn\] LSTM' "$gru_log" | tr -d '\t')"
+[ "$(losses "$drop_log" | wc -l)" -gt 5 ] && [ "$(losses "$gru_log" | wc -l)" -gt 5 ] || fail "they did not train"
+ok "both trained"
+echo "all LSTM step checks passed"
