@@ -7,7 +7,8 @@
 #   bootstrap         cold / warm / further-host bootstrap against torch/distro's install.sh, on fresh
 #                     Debian 12 containers (benchmarks/bootstrap.sh)
 #   throughput        char-rnn's default model, s/batch for every OpenMP x OpenBLAS thread setting, in
-#                     double (char-rnn itself) and float (the collection's default), runs taken in turn
+#                     double (char-rnn itself), float (the collection's default, the fused LSTM step) and
+#                     float through char-rnn's clones, runs taken in turn
 #   pytorch           the same model shape in PyTorch on the CPU, as the reference; after throughput in
 #                     the same run, char-rnn against PyTorch
 #   loss-parity       validation loss of double and float from the same seed, 1000 iterations
@@ -57,7 +58,7 @@ for benchmark in "${benchmarks[@]}"; do
     throughput)
       banner "training throughput (char-rnn, this machine)"
       bootstrap_here
-      python3 benchmarks/training_throughput.py --precision double,float --repeats "$precision_runs" \
+      python3 benchmarks/training_throughput.py --precision double,float,float-clones --repeats "$precision_runs" \
         --json "$figures_dir/throughput.json"
       ;;
     pytorch)

@@ -10,10 +10,11 @@ min and max of the per-run median time/batch that train.lua itself reports (the 
 iterations of each run are left out). Settings: OMP_NUM_THREADS x OPENBLAS_NUM_THREADS over 1..nproc
 with OMP_WAIT_POLICY=PASSIVE, and the environment nothing is set in (each library's own default), each
 in every --precision: double is train.lua itself, float runs it through the collection's precision
-launcher exactly as the train module does. The runs of all settings and precisions are taken in turn
-(double and float of one thread setting one after the other). Then names the setting the collection's
-train module picks on this host, how far it is from the best, and how much faster float trains than
-double on each setting.
+launcher exactly as the train module does (char-rnn's LSTM through the fused step), float-clones the same
+with CHARRNN_LSTM_STEP=graph (through char-rnn's own clones). The runs of all settings and precisions are
+taken in turn (the precisions of one thread setting one after the other). Then names the setting the
+collection's train module picks on this host, how far it is from the best, how much faster float trains
+than double on each setting, and what the fused step adds.
 
 Needs Torch (th) and a char-rnn checkout; nothing of either is changed (data, checkpoints and the
 launcher go to a temporary directory).
@@ -60,29 +61,38 @@ def trainer_argv(args, workdir, flags, precision):
     return _precision.trainer_argv([args.th, 'train.lua'] + flags, precision, os.path.join(workdir, 'train.log.launcher.lua'))
 
 
+# --precision names: the precision each trains in, and what it sets besides.
+VARIANTS = {'double': ('double', {}), 'float': ('float', {}),
+            'float-clones': ('float', {'CHARRNN_LSTM_STEP': 'graph'})}
+# Left out of the environment the runs inherit: each run's setting and variant decide them.
+CONTROLLED = ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'OMP_WAIT_POLICY', 'OPENBLAS_CORETYPE', 'CHARRNN_LSTM_STEP')
+
+
 def parse_precisions(text):
     names = [p.strip() for p in text.split(',') if p.strip()]
     for name in names:
-        _precision.check_precision(name)
+        if name not in VARIANTS:
+            raise ValueError('unknown %r: choose from %s' % (name, ', '.join(sorted(VARIANTS))))
     if not names or len(set(names)) != len(names):
-        raise ValueError('give each of %s at most once, comma-separated' % ', '.join(_precision.PRECISIONS))
+        raise ValueError('give each of %s at most once, comma-separated' % ', '.join(sorted(VARIANTS)))
     return names
 
 
-def speedups(results, precisions):
-    """setting -> double's median / float's median, for settings measured in both precisions."""
-    if not ('float' in precisions and 'double' in precisions):
+def speedups(results, precisions, slower='double', faster='float'):
+    """setting -> the `slower` variant's median / the `faster` one's, for settings measured in both."""
+    if not (faster in precisions and slower in precisions):
         return {}
     by = dict(((r['setting'], r['precision']), r['median']) for r in results)
-    return dict((setting, by[(setting, 'double')] / by[(setting, 'float')])
-                for setting, precision in by if precision == 'float' and (setting, 'double') in by)
+    return dict((setting, by[(setting, slower)] / by[(setting, faster)])
+                for setting, precision in by if precision == faster and (setting, slower) in by)
 
 
-def run_once(args, workdir, env_overrides, precision=_precision.NATIVE_PRECISION):
+def run_once(args, workdir, env_overrides, variant=_precision.NATIVE_PRECISION):
     """One train.lua run; returns the per-iteration times after the warm-up."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'OMP_WAIT_POLICY')}
+    precision, variant_env = VARIANTS[variant]
+    env = {k: v for k, v in os.environ.items() if k not in CONTROLLED}
     env.update(env_overrides)
+    env.update(variant_env)
     env['TERM'] = 'dumb'
     ntrain = args.ntrain
     cmd = trainer_argv(args, workdir, [
@@ -122,8 +132,9 @@ def main():
     parser.add_argument('--warmup', type=int, default=5)
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--max-threads', type=int, default=nproc)
-    parser.add_argument('--precision', default='double,float',
-                        help='comma-separated precisions to measure each setting in (default: double,float)')
+    parser.add_argument('--precision', default='double,float,float-clones',
+                        help='comma-separated precisions to measure each setting in: double, float (the fused '
+                             'LSTM step), float-clones (char-rnn\'s clones); default: all three')
     parser.add_argument('--collection-setting-only', action='store_true',
                         help="measure only the threads the train module picks here, not the whole sweep")
     parser.add_argument('--json', help='also write the figures here')
@@ -156,7 +167,7 @@ def main():
     try:
         os.makedirs(os.path.join(workdir, 'data'))
         shutil.copy(corpus, os.path.join(workdir, 'data', 'input.txt'))
-        if 'float' in precisions:
+        if any(VARIANTS[p][0] != _precision.NATIVE_PRECISION for p in precisions):
             _precision.install_launcher(os.path.join(workdir, 'train.log.launcher.lua'))
         args.ntrain = count_train_batches(args, workdir)
         print('# char-rnn default model, %d iterations per run (first %d left out), %d runs per setting and '
@@ -203,6 +214,11 @@ def main():
         print('float against double on the collection\'s setting: %.2fx faster (target: at least %.1fx, %s)'
               % (got, FLOAT_SPEEDUP_TARGET, 'met' if got >= FLOAT_SPEEDUP_TARGET else 'NOT met'))
         summary['float_speedup'] = faster
+    fused = speedups(results, precisions, slower='float-clones', faster='float')
+    if default_name[0] in fused:
+        print('float, the fused LSTM step against char-rnn\'s clones on the collection\'s setting: %.2fx faster'
+              % fused[default_name[0]])
+        summary['fused_speedup'] = fused
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(summary, f, indent=2)

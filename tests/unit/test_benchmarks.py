@@ -74,7 +74,8 @@ def test_throughput_runs_float_through_the_launcher():
 
 
 @pytest.mark.parametrize('text,want', [('double,float', ['double', 'float']), ('float', ['float']),
-                                       (' float , double ', ['float', 'double'])])
+                                       (' float , double ', ['float', 'double']),
+                                       ('double,float,float-clones', ['double', 'float', 'float-clones'])])
 def test_throughput_precision_list(text, want):
     assert throughput.parse_precisions(text) == want
 
@@ -91,6 +92,34 @@ def test_throughput_speedup_is_double_over_float():
             {'setting': 'b', 'precision': 'double', 'median': 0.50}]
     assert throughput.speedups(rows, ['double', 'float']) == {'a': pytest.approx(1.5)}
     assert throughput.speedups(rows, ['double']) == {}
+
+
+def test_throughput_fused_step_speedup_is_clones_over_fused():
+    rows = [{'setting': 'a', 'precision': 'float-clones', 'median': 0.12},
+            {'setting': 'a', 'precision': 'float', 'median': 0.06},
+            {'setting': 'a', 'precision': 'double', 'median': 0.18}]
+    assert throughput.speedups(rows, ['double', 'float', 'float-clones'], slower='float-clones') == \
+        {'a': pytest.approx(2.0)}
+
+
+def test_throughput_float_clones_keeps_char_rnns_clones(monkeypatch, tmp_path):
+    calls = []
+
+    def fake_run(cmd, **kwargs):
+        calls.append((cmd, kwargs['env']))
+        out = run_output(8, 1000, {8: 3.0}, tpb=0.1, launcher=True)
+        return types.SimpleNamespace(returncode=0, stdout=out)
+    monkeypatch.setattr(throughput.subprocess, 'run', fake_run)
+    monkeypatch.setenv('CHARRNN_LSTM_STEP', 'fused')
+    monkeypatch.setenv('OPENBLAS_CORETYPE', 'Haswell')
+    args = types.SimpleNamespace(th='th', char_rnn='/c', ntrain=423, iterations=8, warmup=5)
+    for variant in ('float-clones', 'float', 'double'):
+        throughput.run_once(args, str(tmp_path), {'OMP_NUM_THREADS': '1'}, variant)
+    (clones_cmd, clones_env), (float_cmd, float_env), (double_cmd, double_env) = calls
+    assert clones_cmd == float_cmd and 'float' in clones_cmd and 'float' not in double_cmd
+    assert clones_env['CHARRNN_LSTM_STEP'] == 'graph'
+    assert 'CHARRNN_LSTM_STEP' not in float_env and 'CHARRNN_LSTM_STEP' not in double_env
+    assert all('OPENBLAS_CORETYPE' not in env and env['OMP_NUM_THREADS'] == '1' for env in (clones_env, float_env))
 
 
 def test_parity_reads_validation_losses_at_their_iterations():
@@ -132,7 +161,7 @@ def test_benchmark_scripts_answer_help_without_torch(script):
 def test_throughput_refuses_an_unknown_precision():
     proc = subprocess.run([sys.executable, os.path.join(REPO, 'benchmarks', 'training_throughput.py'),
                            '--precision', 'half'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
-    assert proc.returncode == 2 and b'precision must be one of float, double' in proc.stderr
+    assert proc.returncode == 2 and b"unknown 'half': choose from double, float, float-clones" in proc.stderr
 
 
 def test_benchmark_run_script_knows_its_benchmarks():
