@@ -11,6 +11,7 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _blas
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _checkpoints
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _files
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
@@ -71,7 +72,7 @@ class SampleManager:
                                            primetext=p['primetext'], length=p['length'],
                                            temperature=p['temperature'], gpuid=p['gpuid'])
         result.update(command=argv, checkpoint=checkpoint)
-        env = _threads.thread_env(p['threads'])
+        env = _threads.thread_env(p['threads'], core=_blas.module_core_override(module, th))
         rc, out, err_out = module.run_command(argv, cwd=chdir, environ_update=env, encoding=None)
         crash = _sampling.find_error(rc, out, err_out)
         if crash:

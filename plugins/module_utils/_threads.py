@@ -10,6 +10,8 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._blas import CORETYPE_VARIABLE
+
 
 def cpu_count():
     """CPUs this process may run on (affinity-aware), at least 1."""
@@ -19,17 +21,34 @@ def cpu_count():
         return max(1, os.cpu_count() or 1)
 
 
-def thread_env(blas_threads=None, omp_threads=None):
+def thread_env(blas_threads=None, omp_threads=None, core=None):
     """Thread settings of char-rnn's trainer and sampler on this host.
 
     The matrix products, nearly all of the work, go to OpenBLAS: it gets
     every CPU the task may run on unless told otherwise. Torch's OpenMP
     loops only split tensors far larger than char-rnn's, so OpenMP gets one
     thread, and waits passively: its spinning pool otherwise competes with
-    OpenBLAS's (benchmarks/README.md has the sweep).
+    OpenBLAS's (benchmarks/README.md has the sweep). core, when given, is
+    the OpenBLAS core to run on (see _blas.core_override).
     """
-    return {
+    env = {
         'OMP_NUM_THREADS': str(int(omp_threads or 1)),
         'OPENBLAS_NUM_THREADS': str(int(blas_threads or cpu_count())),
         'OMP_WAIT_POLICY': 'PASSIVE',
     }
+    if core:
+        env[CORETYPE_VARIABLE] = core
+    return env
+
+
+def same_settings(env, other):
+    """Whether two thread environments (as a run recorded them) set the same threads.
+
+    The OpenBLAS core is how OpenBLAS runs on this CPU, not a setting of
+    the run: a run recorded without it, or with another, is the same run.
+    """
+    def settings(e):
+        if not isinstance(e, dict):  # none recorded
+            return e
+        return dict((k, v) for k, v in e.items() if k != CORETYPE_VARIABLE)
+    return settings(env) == settings(other)

@@ -11,6 +11,7 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _blas
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _checkpoints
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _dataset
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _files
@@ -59,7 +60,8 @@ class TrainManager:
         self.data_dir = _paths.resolve(p['data_dir'], self.chdir)
         self.log_path = _training_run.log_path(p, self.chdir, self.checkpoint_dir)
         self.savefile = _train_flags.flag_value(self.flags, 'savefile')
-        self.env = _threads.thread_env(p['threads'], p['omp_threads'])
+        self.env = _threads.thread_env(p['threads'], p['omp_threads'],
+                                       core=_blas.module_core_override(module, _th.find_th(p['th'])[0]))
         self.launcher = _precision.launcher_path(self.log_path)
         screen_bin = module.get_bin_path('screen')
         if not screen_bin:
@@ -306,7 +308,8 @@ class TrainManager:
         if not st:
             warn('session %s runs but was not started by this module (no state file %s): '
                  'cannot compare its command' % (p['session'], _paths.state_path(self.log_path)))
-        elif th and (st.get('base_command') != self.base_argv(th) or st.get('env') != self.env):
+        elif th and (st.get('base_command') != self.base_argv(th) or
+                     not _threads.same_settings(st.get('env'), self.env)):
             precision_change = _precision.difference(st.get('base_command'), p['precision'])
             warn('session %s already runs a different command%s: %s (env %s); asked for: %s (env %s). '
                  'Use state=restarted to apply the change.'

@@ -24,6 +24,7 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _prec
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _processes
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _run_state
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _screen
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _threads
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainlog
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _wrapper
 
@@ -243,10 +244,10 @@ class Trainer:
 
     def finished(self, base_command, env):
         """The recorded state of the log's last run when it trained all its iterations, exited 0 and was
-        started with this command and environment, in either precision (the model is trained; the precision
-        only made it faster); else None."""
+        started with this command and thread settings, in either precision and on any OpenBLAS core (the
+        model is trained; those only made it faster); else None."""
         state = _run_state.read_state(self.log_path)
-        if not state or state.get('env') != env or \
+        if not state or not _threads.same_settings(state.get('env'), env) or \
                 _precision.native_argv(state.get('base_command')) != _precision.native_argv(base_command):
             return None
         log = self._run_log(state)

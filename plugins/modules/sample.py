@@ -21,6 +21,9 @@ description:
   - A crash of sample.lua (a Lua error, for instance a O(primetext) character that is not in the model's
     vocabulary) fails the task with the error; the output is checked for Lua errors even when C(th) exits 0.
   - The task reports a change only when O(dest) is written with new content.
+  - sample.lua gets C(OPENBLAS_CORETYPE) when OpenBLAS fell back to kernels older than the CPU, as the
+    trainer does (see M(rnn_bootstrap.charrnn.train)); an C(OPENBLAS_CORETYPE) in the task's C(environment)
+    wins.
 version_added: 1.0.0
 author:
   - rnn_bootstrap maintainers (!UNKNOWN)

@@ -19,6 +19,14 @@ description:
     products, nearly all of char-rnn's work, run in OpenBLAS; Torch's OpenMP loops only split tensors far
     larger than char-rnn's, and an actively waiting OpenMP pool competes with OpenBLAS's for the same CPUs
     (the thread sweep in the collection's benchmarks/README.md compares this default with the others).
+  - "On x86_64, when the OpenBLAS Torch links is a C(DYNAMIC_ARCH) build that does not recognise the CPU and
+    fell back to kernels older than AVX2 (Prescott's, or Barcelona's for an unknown AMD family) while the
+    CPU has AVX-512 or AVX2 and FMA, the trainer also gets C(OPENBLAS_CORETYPE=SkylakeX) or
+    C(OPENBLAS_CORETYPE=Haswell), the kernels the CPU can run: a distribution's OpenBLAS older than a cloud
+    machine's CPU otherwise leaves the matrix products several times slower. The module asks the library
+    itself (C(ldd) of Torch's C(libTH.so), then its C(openblas_get_corename) function). A core OpenBLAS
+    recognised is never replaced, and an C(OPENBLAS_CORETYPE) in the task's C(environment) wins: the
+    trainer inherits it."
   - Idempotent. When the session already runs, nothing is started and the task reports no change, with a
     warning when the running command differs from the one asked for. The command of each run is kept in a
     JSON state file next to the log (V(<log_path>.state.json)); the trainer's pid in V(<log_path>.pid).
@@ -66,7 +74,7 @@ options:
   state:
     description:
       - V(started) starts the run unless the session already runs, or unless the last run of this session was
-        started with the same command and environment, trained to its last iteration and exited 0 (then
+        started with the same command and thread settings, trained to its last iteration and exited 0 (then
         nothing starts and RV(finished) is true; a stopped or crashed run is started again, resuming).
       - V(stopped) ends the trainer (C(SIGTERM), then C(SIGKILL) after O(stop_timeout) seconds) and the screen
         session.
@@ -283,10 +291,14 @@ precision:
   type: str
   sample: float
 env:
-  description: The thread variables set for the trainer.
+  description:
+    - The thread variables set for the trainer (for a session that already runs, as recorded when it started),
+      and C(OPENBLAS_CORETYPE) when the module forces OpenBLAS's kernels (see the description).
+    - "C(OPENBLAS_CORETYPE) is not a setting of the run: a run started with another core, or without one,
+      counts as the same run for O(state=started)."
   returned: always
   type: dict
-  sample: {OMP_NUM_THREADS: "1", OPENBLAS_NUM_THREADS: "2", OMP_WAIT_POLICY: PASSIVE}
+  sample: {OMP_NUM_THREADS: "1", OPENBLAS_NUM_THREADS: "2", OMP_WAIT_POLICY: PASSIVE, OPENBLAS_CORETYPE: SkylakeX}
 set_aside:
   description:
     - Checkpoints the last trainer was writing when it died (killed, crashed, or gone with the host), renamed

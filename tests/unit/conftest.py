@@ -150,6 +150,25 @@ def stand_in_th():
 
 
 @pytest.fixture
+def fake_openblas_fallback(monkeypatch, tmp_path):
+    """fake(): from then on, Torch's OpenBLAS is a DYNAMIC_ARCH build that fell back to Prescott on an x86_64
+    host whose CPU has AVX-512 (the modules then force SkylakeX), whatever th, CPU and BLAS the host has."""
+    from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _blas
+
+    def fake():
+        cpuinfo = tmp_path / 'fake-cpuinfo'
+        cpuinfo.write_text('processor\t: 0\nflags\t\t: fpu sse sse2 pni ssse3 fma avx avx2 avx512f avx512dq '
+                           'avx512cd avx512bw avx512vl\n')
+        monkeypatch.delenv(_blas.CORETYPE_VARIABLE, raising=False)
+        monkeypatch.setattr(_blas, 'CPUINFO', str(cpuinfo))
+        monkeypatch.setattr(_blas.platform, 'machine', lambda: 'x86_64')
+        monkeypatch.setattr(_blas, 'openblas_library', lambda th, runner, ldd: '/usr/lib/libopenblas.so.0')
+        monkeypatch.setattr(_blas, 'openblas_core', lambda library: (
+            'Prescott', 'OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Prescott MAX_THREADS=64'))
+    return fake
+
+
+@pytest.fixture
 def charrnn_dir(tmp_path):
     """A fake char-rnn checkout: train.lua, sample.lua, data/tiny/input.txt (20000 bytes)."""
     (tmp_path / 'train.lua').write_text('-- placeholder for char-rnn train.lua (tests)\n')

@@ -63,6 +63,22 @@ def test_latest_and_best(module_runner, trained, stand_in_th):
     assert best['checkpoint'] == r['checkpoint']  # the stand-in's loss decreases
 
 
+def test_sample_lua_runs_on_the_forced_openblas_core(module_runner, trained, stand_in_th, tmp_path,
+                                                     fake_openblas_fallback, monkeypatch):
+    seen = tmp_path / 'seen'
+    th = tmp_path / 'bin' / 'th'  # the stand-in, telling which core each of its runs was given
+    th.parent.mkdir()
+    th.write_text('#!/bin/sh\necho "$1 ${OPENBLAS_CORETYPE:-none}" >> %s\nexec %s "$@"\n' % (seen, stand_in_th))
+    th.chmod(0o755)
+    fake_openblas_fallback()
+    r = run(module_runner, base(trained, str(th)))
+    assert r['command'][1] == 'sample.lua'
+    assert seen.read_text().splitlines()[-1] == 'sample.lua SkylakeX'
+    monkeypatch.setenv('OPENBLAS_CORETYPE', 'Haswell')  # the task's own choice wins
+    run(module_runner, base(trained, str(th)))
+    assert seen.read_text().splitlines()[-1] == 'sample.lua Haswell'
+
+
 def test_primetext_argmax_and_relative_path(module_runner, trained, stand_in_th):
     name = sorted(os.listdir(str(trained / 'cv')))[0]
     r = run(module_runner, base(trained, stand_in_th, checkpoint='cv/' + name, primetext='All:', sample=False,

@@ -326,6 +326,59 @@ def test_started_leaves_a_finished_run_alone(module_runner, base_args, charrnn_d
     assert len(fake_screen.started) == 2
 
 
+def test_env_forces_the_openblas_core_on_a_fallback(module_runner, base_args, fake_screen, fake_openblas_fallback,
+                                                    monkeypatch):
+    monkeypatch.setenv('STANDIN_SLEEP', '0')
+    assert 'OPENBLAS_CORETYPE' not in run(module_runner, base_args, check_mode=True)['env']  # the stand-in's own
+    fake_openblas_fallback()
+    r = run(module_runner, base_args)
+    assert r['env'] == {'OMP_NUM_THREADS': '1', 'OPENBLAS_NUM_THREADS': '1', 'OMP_WAIT_POLICY': 'PASSIVE',
+                        'OPENBLAS_CORETYPE': 'SkylakeX'}
+    assert _run_state.read_state(r['log_path'])['env'] == r['env']
+    wrapper = fake_screen.started[0][1][-1]
+    assert 'OPENBLAS_CORETYPE=SkylakeX' in wrapper and 'OPENBLAS_NUM_THREADS=1' in wrapper
+    assert _wait_for(lambda: not fake_screen.find_sessions('screen', base_args['session'], None))
+
+
+def test_the_users_openblas_core_wins(module_runner, base_args, fake_screen, fake_openblas_fallback, monkeypatch):
+    fake_openblas_fallback()
+    monkeypatch.setenv('OPENBLAS_CORETYPE', 'Haswell')  # the task's environment: the trainer inherits it
+    r = run(module_runner, base_args, check_mode=True)
+    assert 'OPENBLAS_CORETYPE' not in r['env']
+
+
+def test_a_run_recorded_before_the_core_override_runs_the_same_settings(module_runner, base_args, fake_screen,
+                                                                        fake_openblas_fallback, monkeypatch):
+    monkeypatch.setenv('STANDIN_SLEEP', '0.05')
+    args = dict(base_args, options=dict(base_args['options'], max_epochs=50))
+    r = run(module_runner, args)
+    assert 'OPENBLAS_CORETYPE' not in r['env']
+    fake_openblas_fallback()
+    same = run(module_runner, args)
+    assert same['changed'] is False and same['pid'] == r['pid'] and same['warnings'] == []
+    assert same['env'] == r['env']  # what runs, as recorded
+    other = run(module_runner, dict(args, threads=2))
+    assert other['changed'] is False and len(other['warnings']) == 1
+    assert 'already runs a different command' in other['warnings'][0]
+    run(module_runner, dict(args, state='stopped'))
+
+
+def test_a_run_finished_before_the_core_override_stays_finished(module_runner, base_args, fake_screen,
+                                                                fake_openblas_fallback, monkeypatch):
+    monkeypatch.setenv('STANDIN_SLEEP', '0')
+    r = run(module_runner, base_args)
+    assert _wait_for(lambda: not fake_screen.find_sessions('screen', base_args['session'], None))
+    fake_openblas_fallback()
+    done = run(module_runner, base_args)
+    assert done['changed'] is False and done['finished'] is True and done['command'] == r['command']
+    assert len(fake_screen.started) == 1
+    # other threads are other settings: started trains again
+    more = run(module_runner, dict(base_args, threads=2))
+    assert more['changed'] is True and more['finished'] is False
+    assert more['env']['OPENBLAS_CORETYPE'] == 'SkylakeX'
+    assert _wait_for(lambda: not fake_screen.find_sessions('screen', base_args['session'], None))
+
+
 def test_double_runs_train_lua_itself(module_runner, base_args, fake_screen):
     r = run(module_runner, dict(base_args, precision='double'), check_mode=True)
     assert r['precision'] == 'double'
