@@ -33,6 +33,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', '.collections'))
 # pylint: disable=wrong-import-position
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _blas  # noqa: E402
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision  # noqa: E402
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _threads  # noqa: E402
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainlog  # noqa: E402
@@ -41,6 +42,10 @@ DEFAULT_MODEL = ['-model', 'lstm', '-rnn_size', '128', '-num_layers', '2',
                  '-seq_length', '50', '-batch_size', '50']
 TOLERANCE = 0.02
 
+
+def collection_env(args):
+    """The threads, and the OpenBLAS core, the train module would run the trainer with here."""
+    return _threads.thread_env(args.threads, core=_blas.local_core_override(args.th))
 
 def validation_losses(output):
     """iteration -> validation loss, from train.lua's output (the loss its checkpoint names carry, to 4
@@ -81,7 +86,7 @@ def train(args, workdir, precision, seed):
              '-eval_val_every', str(args.every), '-max_epochs', '%.6f' % ((args.iterations + 0.5) / ntrain),
              '-seed', str(seed), '-savefile', precision] + DEFAULT_MODEL
     cmd = _precision.trainer_argv([args.th, 'train.lua'] + flags, precision, os.path.join(workdir, 'train.log.launcher.lua'))
-    env = dict(os.environ, TERM='dumb', **_threads.thread_env(args.threads))
+    env = dict(os.environ, TERM='dumb', **collection_env(args))
     proc = subprocess.run(cmd, cwd=args.char_rnn, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, check=False)
     if proc.returncode != 0:
@@ -129,7 +134,7 @@ def main():
         _precision.install_launcher(os.path.join(workdir, 'train.log.launcher.lua'))
         args.ntrain = count_train_batches(args, workdir)
         print('# char-rnn default model, %d iterations, validation every %d, %s, threads %s'
-              % (args.iterations, args.every, args.th, _threads.thread_env(args.threads)), flush=True)
+              % (args.iterations, args.every, args.th, collection_env(args)), flush=True)
         for seed in seeds:
             outputs = dict((p, train(args, workdir, p, seed)) for p in ('double', 'float'))
             rows = compare(validation_losses(outputs['double']), validation_losses(outputs['float']))

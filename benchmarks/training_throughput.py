@@ -35,6 +35,8 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', '.collections'))
 # pylint: disable-next=wrong-import-position
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _blas  # noqa: E402
+# pylint: disable-next=wrong-import-position
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision  # noqa: E402
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _threads  # noqa: E402
 # pylint: disable-next=wrong-import-position
@@ -145,17 +147,21 @@ def main():
         parser.error('--precision: %s' % e)
     corpus = args.corpus or os.path.join(args.char_rnn, 'data', 'tinyshakespeare', 'input.txt')
 
-    picked = _threads.thread_env(None)
+    # The OpenBLAS core the train module would force here (none when OpenBLAS knows this CPU): every
+    # thread setting runs on it, so that the sweep compares threads alone.
+    core = _blas.local_core_override(args.th, environ={})
+    picked = _threads.thread_env(None, core=core)
     settings = []
     if not args.collection_setting_only:
         for omp in range(1, args.max_threads + 1):
             for blas in range(1, args.max_threads + 1):
                 settings.append(('OMP %d, OpenBLAS %d, passive' % (omp, blas),
-                                 {'OMP_NUM_THREADS': str(omp), 'OPENBLAS_NUM_THREADS': str(blas),
-                                  'OMP_WAIT_POLICY': 'PASSIVE'}))
+                                 _threads.thread_env(blas, omp, core=core)))
     grid = len(settings)
     if not args.collection_setting_only:
         settings.append(('nothing set (library defaults)', {}))
+    if core:
+        settings.append(("the collection's threads, OpenBLAS's own core choice", _threads.thread_env(None)))
     default_name = [name for name, env in settings if env == picked]
     if not default_name:
         settings.append(('collection default', picked))
@@ -219,6 +225,13 @@ def main():
         print('float, the fused LSTM step against char-rnn\'s clones on the collection\'s setting: %.2fx faster'
               % fused[default_name[0]])
         summary['fused_speedup'] = fused
+    own_choice = "the collection's threads, OpenBLAS's own core choice"
+    for p in precisions:
+        by = dict((r['setting'], r['median']) for r in results if r['precision'] == p)
+        if own_choice in by:
+            print('%s: OPENBLAS_CORETYPE=%s against OpenBLAS\'s own choice, the collection\'s threads: %.2fx faster'
+                  % (p, core, by[own_choice] / by[default_name[0]]))
+            summary.setdefault('core_speedup', {})[p] = by[own_choice] / by[default_name[0]]
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(summary, f, indent=2)
