@@ -25,6 +25,20 @@ train.lua carries between batches by reference.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+# The environment variable the launcher reads, and its values (unset or empty: fused).
+MODE_VARIABLE = 'CHARRNN_LSTM_STEP'
+MODES = ('fused', 'graph')
+
+
+def mode_error(environ):
+    """Why the trainer would refuse the CHARRNN_LSTM_STEP it inherits from environ, or None."""
+    mode = environ.get(MODE_VARIABLE)
+    if not mode or mode in MODES:
+        return None
+    return ("%s=%r in the task's environment: it must be fused or graph (char-rnn's own clones), or unset; "
+            "nothing was stopped or started" % (MODE_VARIABLE, mode))
+
+
 # A Lua chunk: `local lstm_step = (function() <LSTM_STEP_LUA> end)()` gives a table with
 # layout(proto) (the fusable shape of a network, or nil and why not) and install(model_utils).
 LSTM_STEP_LUA = r"""
@@ -77,6 +91,9 @@ function M.layout(proto)
                                 expected[name] or 0)
     end
   end
+  if not (torch.isTensor(decoder.weight) and torch.isTensor(decoder.bias)) then
+    return nil, "not char-rnn's LSTM (a decoder without weight or bias)"
+  end
   local ttype = torch.type(decoder.weight)
   if ttype ~= 'torch.FloatTensor' and ttype ~= 'torch.DoubleTensor' then
     return nil, 'parameters are ' .. ttype .. ', not on the CPU'
@@ -87,6 +104,9 @@ function M.layout(proto)
     local i2h, h2h = annotated(proto, 'i2h_' .. L), annotated(proto, 'h2h_' .. L)
     if not h2h then return nil, "not char-rnn's LSTM (no h2h_" .. L .. ' node)' end
     for _, m in ipairs({i2h, h2h}) do
+      if not (torch.isTensor(m.bias) and torch.isTensor(m.gradBias)) then
+        return nil, "not char-rnn's LSTM (layer " .. L .. ' without biases)'
+      end
       if torch.type(m.weight) ~= ttype or torch.type(m.gradWeight) ~= ttype then
         return nil, 'parameters of mixed tensor types'
       end
@@ -167,7 +187,10 @@ end
 -- input = {x, prev_c[1], prev_h[1], ..., prev_c[n], prev_h[n]}; returns {c[1], h[1], ..., log-probabilities}.
 function Sequence:forward(t, input)
   local lay = self.layout
-  if self.pending > 0 then self:flush() end
+  if self.pending > 0 then
+    error('the fused LSTM step needs each backward pass to run down to step 1 before the next forward pass '
+          .. '(as train.lua does); set CHARRNN_LSTM_STEP=graph to train through char-rnn\'s clones')
+  end
   self:ensure(input[1]:size(1))
   local s = self.steps[t]
   local THNN = s.logits.THNN
@@ -243,8 +266,8 @@ function Sequence:backward(t, input, gradOutput)
   return s.gradInput
 end
 
--- Adds the weight gradients of the steps whose backward ran since the last flush: of all T at once in
--- one product per weight (train.lua's order, T down to 1), else step by step.
+-- Adds the weight gradients of the steps whose backward ran since the last flush (step 1's backward
+-- calls it): of all T at once in one product per weight (train.lua runs T down to 1), else step by step.
 function Sequence:flush()
   local lay, B = self.layout, self.B
   local function accumulate(first, count)
@@ -280,6 +303,51 @@ function Sequence:flush()
   self.done, self.pending = {}, 0
 end
 
+-- Whether the fused step computes what `net` computes: one step of a copy of `net` (the network train.lua
+-- trains and saves is not run) and of the fused step on the copy's parameters, on a small batch of fixed
+-- values, must give the same outputs, input gradients and parameter gradients. Catches a network shaped
+-- like model/LSTM.lua but wired otherwise (a fork), and a Torch whose nn differs. true, or false and why.
+function M.self_check(net)
+  local copy = net:clone()
+  local layout, why = M.layout(copy)
+  if not layout then return false, why end
+  local B, H, V, n = 2, layout.H, layout.V, layout.n
+  local k = 0
+  local function fixed(rows, cols)
+    k = k + 1
+    return torch.range(1, rows * cols):type(layout.type):mul(0.37):add(k):sin():view(rows, cols)
+  end
+  local input, gradOutput = {torch.Tensor({1, V}):type(layout.type)}, {}
+  for i = 1, 2 * n do
+    input[i + 1] = fixed(B, H)
+    gradOutput[i] = fixed(B, H)
+  end
+  gradOutput[2 * n + 1] = fixed(B, V)
+  local _, grads = copy:parameters()
+  local function results(outputs, gradInputs)
+    local all = {}
+    for i = 1, 2 * n + 1 do all[#all + 1] = outputs[i]:clone() end
+    for i = 2, 2 * n + 1 do all[#all + 1] = gradInputs[i]:clone() end
+    for _, g in ipairs(grads) do
+      all[#all + 1] = g:clone()
+      g:zero()
+    end
+    return all
+  end
+  for _, g in ipairs(grads) do g:zero() end
+  local want = results(copy:forward(input), copy:backward(input, gradOutput))
+  local sequence = M.sequence(layout, 1)
+  local got = results(sequence:forward(1, input), sequence:backward(1, input, gradOutput))
+  for i = 1, #want do
+    local scale = math.max(1, want[i]:clone():abs():max())
+    local diff = want[i]:clone():add(-1, got[i]):abs():max() / scale
+    if diff ~= diff or diff > 1e-4 then
+      return false, string.format('its self-check differs from the network (result %d of %d by %.2g)', i, #want, diff)
+    end
+  end
+  return true
+end
+
 -- The module train.lua drives each step through, as it drives a clone; defined once, with nn loaded.
 function M.step_class()
   if not nn.CharRNNFusedLSTMStep then
@@ -304,7 +372,7 @@ end
 -- model_utils.clone_many_times, with the clones of char-rnn's LSTM on the CPU fused into one sequence;
 -- mode 'graph' (CHARRNN_LSTM_STEP=graph) keeps char-rnn's clones, to compare or to rule the step out.
 function M.install(model_utils, mode)
-  mode = mode or 'fused'
+  if mode == nil or mode == '' then mode = 'fused' end
   if mode ~= 'fused' and mode ~= 'graph' then
     error('CHARRNN_LSTM_STEP must be fused or graph (char-rnn\'s own clones), got ' .. tostring(mode))
   end
@@ -315,6 +383,14 @@ function M.install(model_utils, mode)
     if torch.type(net) ~= 'nn.gModule' then return clone_many_times(net, T, ...) end
     local layout, why = nil, 'CHARRNN_LSTM_STEP=graph'
     if mode == 'fused' then layout, why = M.layout(net) end
+    if layout then
+      local ran, same, differs = pcall(M.self_check, net)
+      if not ran then
+        layout, why = nil, 'its self-check failed: ' .. tostring(same)
+      elseif not same then
+        layout, why = nil, differs
+      end
+    end
     if not layout then
       print('[charrnn] LSTM step not fused (' .. why .. "): training through char-rnn's clones")
       return clone_many_times(net, T, ...)

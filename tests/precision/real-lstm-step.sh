@@ -7,7 +7,8 @@
 #      gradients, in float and in double, for several shapes;
 #   2. train.lua through the launcher, fused and with CHARRNN_LSTM_STEP=graph, from the same seed: the
 #      same train losses iteration by iteration, and checkpoints of the same format;
-#   3. what it does not take over (dropout, a GRU) trains through char-rnn's clones and the log says why.
+#   3. what it does not take over (dropout, a GRU, a fork of model/LSTM.lua wired otherwise, which only
+#      the step's self-check tells apart) trains through char-rnn's clones and the log says why.
 # Prints what it checks; exits non-zero at the first check that fails.
 #
 #   CHARRNN_REAL_TH=/opt/torch/install/bin/th CHARRNN_REAL_CHARRNN=/opt/rnn-karpathy tests/precision/real-lstm-step.sh
@@ -105,7 +106,7 @@ LUA
 
 echo "== 1. char-rnn's clones against the fused step: same network, parameters and batches"
 for precision in float double; do
-  for shape in "32 2 10 8" "64 3 7 5" "16 1 5 3" "128 2 50 50"; do
+  for shape in "32 2 10 8" "64 3 7 5" "16 1 5 3" "16 2 1 4" "128 2 50 50"; do
     read -r size layers seq batch <<<"$shape"
     out=$(cd "$char_rnn" && "$th" "$work/compare.lua" "$work/lstm_step.lua" "$precision" $shape 2>&1) \
       || { echo "$out" | tail -n 20 >&2; fail "compare.lua $precision $shape"; }
@@ -123,13 +124,13 @@ done
 mkdir -p "$work/data"
 head -c 40000 "$char_rnn/data/tinyshakespeare/input.txt" >"$work/data/input.txt"
 model=(-rnn_size 32 -num_layers 2 -seq_length 10 -batch_size 10 -eval_val_every 50 -seed 123 -print_every 1)
-train() {  # log name, environment assignments..., -- train.lua flags
+train() {  # log name, environment assignments..., -- train.lua flags (CHARRNN_DIR: another checkout)
   local log=$work/$1.log
   shift
   local envs=()
   while [ "$1" != -- ]; do envs+=("$1"); shift; done
   shift
-  (cd "$char_rnn" && env "${envs[@]}" "$th" "$launcher" float train.lua "${model[@]}" "$@" -data_dir "$work/data" \
+  (cd "${CHARRNN_DIR:-$char_rnn}" && env "${envs[@]}" "$th" "$launcher" float train.lua "${model[@]}" "$@" -data_dir "$work/data" \
       -checkpoint_dir "$work/cv" -gpuid -1) >"$log" 2>&1 || { tail -n 20 "$log" >&2; fail "train.lua $* exited non-zero"; }
   echo "$log"
 }
@@ -165,6 +166,19 @@ ok "dropout 0.2: $(grep '^\[charrnn\] LSTM' "$drop_log" | tr -d '\t')"
 gru_log=$(train gru TERM=dumb -- -max_epochs 0.05 -model gru -savefile gru)
 grep -q "^\[charrnn\] LSTM step not fused (not char-rnn's LSTM" "$gru_log" || fail "gru: $(grep '^\[charrnn\]' "$gru_log")"
 ok "GRU: $(grep '^\[charrnn\] LSTM' "$gru_log" | tr -d '\t')"
-[ "$(losses "$drop_log" | wc -l)" -gt 5 ] && [ "$(losses "$gru_log" | wc -l)" -gt 5 ] || fail "they did not train"
-ok "both trained"
+# A fork with the same modules and shapes, its output gate and cell input swapped: layout() cannot tell it
+# from char-rnn's LSTM, the self-check must.
+mkdir -p "$work/fork"
+cp -r "$char_rnn/train.lua" "$char_rnn/model" "$char_rnn/util" "$work/fork/"
+sed -i -e 's/local out_gate = nn.Sigmoid()(n3)/local out_gate = nn.Sigmoid()(n4)/' \
+  -e 's/local in_transform = nn.Tanh()(n4)/local in_transform = nn.Tanh()(n3)/' "$work/fork/model/LSTM.lua"
+grep -q 'nn.Sigmoid()(n4)' "$work/fork/model/LSTM.lua" || fail "could not make the fork"
+fork_log=$(CHARRNN_DIR=$work/fork train fork TERM=dumb -- -max_epochs 0.05 -savefile fork)
+grep -q "^\[charrnn\] LSTM step not fused (its self-check differs from the network" "$fork_log" \
+  || fail "fork: $(grep '^\[charrnn\]' "$fork_log")"
+ok "a fork wired otherwise: $(grep '^\[charrnn\] LSTM' "$fork_log" | tr -d '\t')"
+for log in "$drop_log" "$gru_log" "$fork_log"; do
+  [ "$(losses "$log" | wc -l)" -gt 5 ] || fail "$(basename "$log" .log) did not train"
+done
+ok "all three trained"
 echo "all LSTM step checks passed"

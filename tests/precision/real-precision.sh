@@ -157,6 +157,9 @@ resumed_float_log=$(train resumed-float "$launcher" float train.lua "${model[@]}
 grep -q "^\[charrnn\] ${rd_ckpts[-1]}: rnn converted from torch.DoubleTensor to torch.FloatTensor" "$resumed_float_log" \
   || fail "the launcher did not convert the double checkpoint (log: $(head -n 5 "$resumed_float_log"))"
 ok "the float run converted the double checkpoint on load"
+grep -q '^\[charrnn\] LSTM step fused: 2 layers of 32' "$resumed_float_log" \
+  || fail "the resumed float run did not train through the fused LSTM step: $(grep '^\[charrnn\]' "$resumed_float_log")"
+ok "and trained the loaded model through the fused LSTM step"
 resumed_float_first=$(losses "$resumed_float_log" | head -n 1)
 mapfile -t rf_ckpts < <(checkpoints rf)
 [ "${#rf_ckpts[@]}" -ge 1 ] || fail "the resumed float run saved no checkpoint"

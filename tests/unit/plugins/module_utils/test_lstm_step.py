@@ -34,6 +34,7 @@ function torch.type(x)
 end
 local Tensor = {}
 Tensor.__index = Tensor
+function torch.isTensor(x) return getmetatable(x) == Tensor end
 function Tensor:size(d) return self.sizes[d] end
 function Tensor:t() return setmetatable({__type = self.__type, sizes = {self.sizes[2], self.sizes[1]}}, Tensor) end
 function Tensor:type(t) return setmetatable({__type = t, sizes = self.sizes}, Tensor) end
@@ -61,7 +62,8 @@ function lstm(n, H, V, t, extra)
     nodes[#nodes + 1] = {data = {module = m, annotations = {name = name}}}
   end
   local function linear(inputs, outputs, name)
-    add('nn.Linear', {weight = tensor(t, outputs, inputs), gradWeight = tensor(t, outputs, inputs)}, name)
+    add('nn.Linear', {weight = tensor(t, outputs, inputs), gradWeight = tensor(t, outputs, inputs),
+                      bias = tensor(t, outputs), gradBias = tensor(t, outputs)}, name)
   end
   for _ = 1, 2 * n + 1 do add('nn.Identity') end
   add('OneHot')
@@ -141,12 +143,21 @@ def test_char_rnn_lstm_on_the_cpu_is_fused(network, want):
      "if node.data.annotations.name == 'decoder' then node.data.annotations.name = nil end end; "
      "return n end)()", "NOT not char-rnn's LSTM (no i2h_1 or decoder node)"),
     ("{__type = 'nn.Sequential'}", 'NOT not an nngraph network'),
+    ("(function() local n = lstm(2, 8, 5, 'torch.FloatTensor'); node_module(n, 'h2h_2').bias = nil; "
+     "return n end)()", "NOT not char-rnn's LSTM (layer 2 without biases)"),
+    ("(function() local n = lstm(2, 8, 5, 'torch.FloatTensor'); node_module(n, 'decoder').weight = nil; "
+     "return n end)()", "NOT not char-rnn's LSTM (a decoder without weight or bias)"),
 ])
 def test_anything_else_trains_through_char_rnns_clones(network, want):
     assert layout_of(network) == want
 
 
 HOOK = r"""
+-- the self-check runs the network with real Torch (tests/precision/real-lstm-step.sh); here it answers as told
+lstm_step.self_check = function(net)
+  if CHECK == 'error' then error('THNN.Sigmoid_updateOutput: bad argument') end
+  return CHECK ~= 'differs', 'its self-check differs from the network (result 3 of 17 by 0.5)'
+end
 local calls = {}
 local model_utils = {clone_many_times = function(net, T, flag)
   calls[#calls + 1] = torch.type(net) .. ' ' .. T .. ' ' .. tostring(flag)
@@ -168,8 +179,8 @@ print('original called: ' .. table.concat(calls, '; '))
 """
 
 
-def hook(mode, net="lstm(2, 16, 65, 'torch.FloatTensor')"):
-    return run_lua('MODE = %s\nNET = %s\n%s' % (mode, net, HOOK))
+def hook(mode, net="lstm(2, 16, 65, 'torch.FloatTensor')", check='same'):
+    return run_lua('MODE = %s\nNET = %s\nCHECK = %r\n%s' % (mode, net, check, HOOK))
 
 
 def test_clone_many_times_gives_fused_steps_for_char_rnns_lstm():
@@ -181,8 +192,23 @@ def test_clone_many_times_gives_fused_steps_for_char_rnns_lstm():
         'steps: 3 sharing one sequence of 3',
         'original called: nn.ClassNLLCriterion 3 true',
     ]
-    rc, out2, err = hook("'fused'")
-    assert (rc, out2) == (0, out)
+    for same in ("'fused'", "''"):
+        rc, out2, err = hook(same)
+        assert (rc, out2) == (0, out)
+
+
+@pytest.mark.parametrize('check,why', [
+    ('differs', 'its self-check differs from the network (result 3 of 17 by 0.5)'),
+    ('error', 'its self-check failed: '),
+])
+def test_a_network_the_self_check_refuses_trains_through_char_rnns_clones(check, why):
+    rc, out, err = hook('nil', check=check)
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[1].startswith('[charrnn] LSTM step not fused (' + why)
+    assert check != 'error' or 'THNN.Sigmoid_updateOutput: bad argument)' in lines[1]
+    assert lines[1].endswith("): training through char-rnn's clones")
+    assert lines[2:] == ['rnn: clones of nn.gModule', 'original called: nn.ClassNLLCriterion 3 true; nn.gModule 3 false']
 
 
 def test_graph_mode_keeps_char_rnns_clones_and_says_so():
