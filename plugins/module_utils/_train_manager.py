@@ -15,6 +15,7 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _blas
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _checkpoints
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _dataset
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _files
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _lstm_step
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _processes
@@ -90,7 +91,9 @@ class TrainManager:
             (p['stop_timeout'] < 0, 'stop_timeout must be >= 0, got %d' % p['stop_timeout']),
             (p['startup_timeout'] < 1, 'startup_timeout must be >= 1, got %d' % p['startup_timeout']),
             (p['require_resume'] and not p['resume'],
-             'require_resume needs resume=true: a run that must resume cannot start from scratch'))
+             'require_resume needs resume=true: a run that must resume cannot start from scratch'),
+            (p['state'] != 'stopped' and _precision.needs_launcher(p['precision'])
+             and _lstm_step.mode_error(os.environ), _lstm_step.mode_error(os.environ)))
         if err:
             self.module.fail_json(msg=err)
 

@@ -148,12 +148,14 @@ options:
         as V(<log_path>.launcher.lua) and rewritten when it differs. The command becomes
         C(th <log_path>.launcher.lua float train.lua ...).
       - With V(float), the launcher also trains char-rnn's LSTM (C(model=lstm), the default, with C(dropout) 0)
-        through one fused LSTM step instead of char-rnn's C(seq_length) nngraph clones. It is the same model,
-        with the same parameters and arithmetic (the same train losses, to float rounding), in fewer and larger
-        tensor operations, with the weight gradients of a whole sequence taken at once. The trainer's log says
-        C([charrnn] LSTM step fused) or, for anything else (GRU, RNN, dropout, a GPU), why it trains through
-        char-rnn's clones. Setting C(CHARRNN_LSTM_STEP=graph) in the task's C(environment) keeps char-rnn's
-        clones with V(float) too.
+        through one fused LSTM step instead of char-rnn's C(seq_length) nngraph clones. It is the same model with
+        the same parameters, trained in fewer and larger tensor operations, with the weight gradients of a whole
+        sequence taken at once; its train losses agree with the clones' to float rounding. Before it takes over,
+        the step checks itself against the network on a small batch. The trainer's log says
+        C([charrnn] LSTM step fused) or, for anything else (GRU, RNN, dropout, a GPU, a network the self-check
+        tells apart), why it trains through char-rnn's clones. Setting C(CHARRNN_LSTM_STEP=graph) in the task's
+        C(environment) keeps char-rnn's clones with V(float) too (a running trainer keeps what it started with);
+        any other value than V(fused) or V(graph) fails the task before anything is stopped or started.
       - V(double) is char-rnn's own behaviour on the CPU (C(th train.lua ...), no launcher).
       - Checkpoints stay in char-rnn's CPU format (double) with either precision, so C(th sample.lua
         cv/<checkpoint> -gpuid -1), the M(rnn_bootstrap.charrnn.sample) module, O(resume) from a checkpoint of

@@ -427,6 +427,26 @@ def test_launcher_that_cannot_be_written_changes_nothing(module_runner, module_f
     run(module_runner, dict(args, state='stopped'))
 
 
+def test_an_unknown_lstm_step_in_the_environment_changes_nothing(module_runner, module_fail, base_args,
+                                                                fake_screen, monkeypatch):
+    monkeypatch.setenv('STANDIN_SLEEP', '0.05')
+    args = dict(base_args, options=dict(base_args['options'], max_epochs=50))
+    first = run(module_runner, args)
+    monkeypatch.setenv('CHARRNN_LSTM_STEP', 'Graph')
+    with pytest.raises(module_fail) as e:
+        run(module_runner, dict(args, state='restarted'))
+    assert e.value.result['msg'] == ("CHARRNN_LSTM_STEP='Graph' in the task's environment: it must be fused or "
+                                     "graph (char-rnn's own clones), or unset; nothing was stopped or started")
+    assert _processes.is_script_process(first['pid'], 'train.lua')  # the running trainer was not stopped
+    assert len(fake_screen.started) == 1
+    assert run(module_runner, dict(args, precision='double', state='started'))['pid'] == first['pid']  # not read
+    run(module_runner, dict(args, state='stopped'))  # stopping works whatever it says
+    for fine in ('graph', 'fused', ''):
+        monkeypatch.setenv('CHARRNN_LSTM_STEP', fine)
+        assert run(module_runner, dict(args, state='restarted'))['running'] is True
+    run(module_runner, dict(args, state='stopped'))
+
+
 def test_precision_is_part_of_the_settings(module_runner, base_args, fake_screen, monkeypatch):
     monkeypatch.setenv('STANDIN_SLEEP', '0.05')
     args = dict(base_args, options=dict(base_args['options'], max_epochs=50))
