@@ -47,6 +47,7 @@ def collection_env(args):
     """The threads, and the OpenBLAS core, the train module would run the trainer with here."""
     return _threads.thread_env(args.threads, core=_blas.local_core_override(args.th))
 
+
 def validation_losses(output):
     """iteration -> validation loss, from train.lua's output (the loss its checkpoint names carry, to 4
     decimals), read the way the collection's loss chart reads a log."""

@@ -66,6 +66,8 @@ def trainer_argv(args, workdir, flags, precision):
 # --precision names: the precision each trains in, and what it sets besides.
 VARIANTS = {'double': ('double', {}), 'float': ('float', {}),
             'float-clones': ('float', {'CHARRNN_LSTM_STEP': 'graph'})}
+# What each variant's log must say, lest a silent fallback be measured as the fused step.
+LSTM_STEP_LINES = {'float': '[charrnn] LSTM step fused', 'float-clones': '[charrnn] LSTM step not fused (CHARRNN_LSTM_STEP=graph)'}
 # Left out of the environment the runs inherit: each run's setting and variant decide them.
 CONTROLLED = ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'OMP_WAIT_POLICY', 'OPENBLAS_CORETYPE', 'CHARRNN_LSTM_STEP')
 
@@ -107,7 +109,10 @@ def run_once(args, workdir, env_overrides, variant=_precision.NATIVE_PRECISION):
     times = batch_times(proc.stdout, args.warmup)
     if proc.returncode != 0 or len(times) < args.iterations - args.warmup:
         sys.exit('train.lua failed (exit %d, %d timed iterations) in %s with %s:\n%s'
-                 % (proc.returncode, len(times), precision, env_overrides, proc.stdout[-3000:]))
+                 % (proc.returncode, len(times), variant, env_overrides, proc.stdout[-3000:]))
+    path = LSTM_STEP_LINES.get(variant)
+    if path and path not in proc.stdout:
+        sys.exit('%s did not train the way it names (no %r in its output):\n%s' % (variant, path, proc.stdout[-3000:]))
     return times
 
 

@@ -108,6 +108,10 @@ def test_throughput_float_clones_keeps_char_rnns_clones(monkeypatch, tmp_path):
     def fake_run(cmd, **kwargs):
         calls.append((cmd, kwargs['env']))
         out = run_output(8, 1000, {8: 3.0}, tpb=0.1, launcher=True)
+        if kwargs['env'].get('CHARRNN_LSTM_STEP') == 'graph':
+            out += "[charrnn] LSTM step not fused (CHARRNN_LSTM_STEP=graph): training through char-rnn's clones\n"
+        elif 'float' in cmd:
+            out += '[charrnn] LSTM step fused: 2 layers of 128, 50 steps per sequence\n'
         return types.SimpleNamespace(returncode=0, stdout=out)
     monkeypatch.setattr(throughput.subprocess, 'run', fake_run)
     monkeypatch.setenv('CHARRNN_LSTM_STEP', 'fused')
@@ -172,3 +176,15 @@ def test_benchmark_run_script_knows_its_benchmarks():
     for name in ('loss-parity)', 'throughput)', 'pytorch)', 'first-checkpoint)', 'loss_parity.py',
                  "--precision double,float"):
         assert name in text, name
+
+
+def test_throughput_refuses_a_float_run_that_fell_back(monkeypatch, tmp_path):
+    out = run_output(8, 1000, {8: 3.0}, tpb=0.1, launcher=True)
+    out += "[charrnn] LSTM step not fused (dropout): training through char-rnn's clones\n"
+    monkeypatch.setattr(throughput.subprocess, 'run',
+                        lambda cmd, **kwargs: types.SimpleNamespace(returncode=0, stdout=out))
+    args = types.SimpleNamespace(th='th', char_rnn='/c', ntrain=423, iterations=8, warmup=5)
+    with pytest.raises(SystemExit) as e:
+        throughput.run_once(args, str(tmp_path), {}, 'float')
+    assert "float did not train the way it names (no '[charrnn] LSTM step fused' in its output)" in str(e.value)
+    assert throughput.run_once(args, str(tmp_path), {}, 'double') == [0.1, 0.1, 0.1]
