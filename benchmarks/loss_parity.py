@@ -32,11 +32,11 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', '.collections'))
+sys.path.insert(0, HERE)
 # pylint: disable=wrong-import-position
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _blas  # noqa: E402
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision  # noqa: E402
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _threads  # noqa: E402
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainlog  # noqa: E402
+import collection_env  # noqa: E402
 
 DEFAULT_MODEL = ['-model', 'lstm', '-rnn_size', '128', '-num_layers', '2',
                  '-seq_length', '50', '-batch_size', '50']
@@ -45,7 +45,7 @@ TOLERANCE = 0.02
 
 def collection_env(args):
     """The threads, and the OpenBLAS core, the train module would run the trainer with here."""
-    return _threads.thread_env(args.threads, core=_blas.local_core_override(args.th))
+    return collection_env.thread_env(args.th, args.threads)
 
 
 def validation_losses(output):

@@ -34,12 +34,12 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', '.collections'))
-# pylint: disable-next=wrong-import-position
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _blas  # noqa: E402
+sys.path.insert(0, HERE)
 # pylint: disable-next=wrong-import-position
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision  # noqa: E402
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _threads  # noqa: E402
 # pylint: disable-next=wrong-import-position
+import collection_env  # noqa: E402
 
 DEFAULT_MODEL = ['-model', 'lstm', '-rnn_size', '128', '-num_layers', '2',
                  '-seq_length', '50', '-batch_size', '50']
@@ -154,7 +154,7 @@ def main():
 
     # The OpenBLAS core the train module would force here (none when OpenBLAS knows this CPU): every
     # thread setting runs on it, so that the sweep compares threads alone.
-    core = _blas.local_core_override(args.th, environ={})
+    core = collection_env.core_override(args.th, environ={})
     picked = _threads.thread_env(None, core=core)
     settings = []
     if not args.collection_setting_only:

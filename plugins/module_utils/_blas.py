@@ -19,7 +19,6 @@ import contextlib
 import ctypes
 import os
 import platform
-import subprocess
 
 CORETYPE_VARIABLE = 'OPENBLAS_CORETYPE'
 
@@ -165,18 +164,3 @@ def module_core_override(module, th):
     if not th:
         return None
     return core_override(th, module.run_command, module.get_bin_path('ldd'))
-
-
-def _run(argv):
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = proc.communicate()
-    return proc.returncode, out.decode('utf-8', 'replace'), err.decode('utf-8', 'replace')
-
-
-def local_core_override(th, environ=None):
-    """core_override outside a module (the benchmarks): the same choice the train module makes here."""
-    if not th:
-        return None
-    ldd = next((os.path.join(d, 'ldd') for d in os.environ.get('PATH', '/usr/bin:/bin').split(os.pathsep)
-                if os.access(os.path.join(d, 'ldd'), os.X_OK)), None)
-    return core_override(th, _run, ldd, environ=environ)

@@ -188,3 +188,35 @@ def test_throughput_refuses_a_float_run_that_fell_back(monkeypatch, tmp_path):
         throughput.run_once(args, str(tmp_path), {}, 'float')
     assert "float did not train the way it names (no '[charrnn] LSTM step fused' in its output)" in str(e.value)
     assert throughput.run_once(args, str(tmp_path), {}, 'double') == [0.1, 0.1, 0.1]
+
+
+def test_collection_env_asks_ldd_the_way_the_module_does(tmp_path, monkeypatch):
+    # the benchmarks' runner: ldd found on PATH and run with subprocess, then the module's own decision
+    collection_env = load('collection_env')
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    (bin_dir / 'ldd').write_text('#!/bin/sh\necho "$1" >> %s\necho "\tlibopenblas.so.0 => /x/libopenblas.so.0 (0x1)"\n'
+                                 % (tmp_path / 'ldd-calls'))
+    (bin_dir / 'ldd').chmod(0o755)
+    prefix = tmp_path / 'torch'
+    (prefix / 'bin').mkdir(parents=True)
+    (prefix / 'lib').mkdir()
+    (prefix / 'bin' / 'th').write_text('')
+    (prefix / 'lib' / 'libTH.so').write_text('')
+    monkeypatch.setenv('PATH', str(bin_dir) + os.pathsep + os.environ['PATH'])
+    asked = []
+
+    def decide(picked, config, flags, machine):
+        asked.append((picked, config))
+        return 'SkylakeX'
+    monkeypatch.setattr(collection_env._blas, 'openblas_core', lambda library: ('Prescott', 'DYNAMIC_ARCH'))
+    monkeypatch.setattr(collection_env._blas, 'core_to_force', decide)
+    th = str(prefix / 'bin' / 'th')
+    assert collection_env.core_override(th, environ={}) == 'SkylakeX'
+    assert (tmp_path / 'ldd-calls').read_text().strip() == str(prefix / 'lib' / 'libTH.so')
+    assert asked == [('Prescott', 'DYNAMIC_ARCH')]
+    assert collection_env.thread_env(th, 2, environ={}) == {
+        'OMP_NUM_THREADS': '1', 'OPENBLAS_NUM_THREADS': '2', 'OMP_WAIT_POLICY': 'PASSIVE',
+        'OPENBLAS_CORETYPE': 'SkylakeX'}
+    assert collection_env.core_override(th, environ={'OPENBLAS_CORETYPE': 'Haswell'}) is None
+    assert collection_env.core_override(None) is None

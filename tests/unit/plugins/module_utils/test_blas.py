@@ -314,22 +314,3 @@ def test_module_core_override(host, monkeypatch):
     assert host['runner'].calls[0][0] == '/usr/bin/ldd'
     assert _blas.module_core_override(module, None) is None
     assert _blas.module_core_override(FakeModule(host['runner'], ldd=None), host['th']) is None
-
-
-def test_local_core_override_runs_ldd_itself(host, tmp_path, monkeypatch):
-    # the benchmarks' way: ldd found on PATH and run with subprocess, the same decision as the module's
-    bin_dir = tmp_path / 'bin'
-    bin_dir.mkdir()
-    ldd = bin_dir / 'ldd'
-    ldd.write_text('#!/bin/sh\necho "$1" >> %s\ncat <<"OUT"\n%s\nOUT\n' % (tmp_path / 'ldd-calls',
-                                                                    host['runner'].out))
-    ldd.chmod(0o755)
-    monkeypatch.setenv('PATH', str(bin_dir) + os.pathsep + '/usr/bin:/bin')
-    monkeypatch.setattr(_blas, 'CPUINFO', host['cpuinfo'])
-    monkeypatch.setattr(_blas.platform, 'machine', lambda: 'x86_64')
-    assert _blas.local_core_override(host['th'], environ={}) == 'SkylakeX'
-    assert (tmp_path / 'ldd-calls').read_text().strip().endswith('/lib/libTH.so')
-    assert _blas.local_core_override(host['th'], environ={'OPENBLAS_CORETYPE': 'Haswell'}) is None
-    assert _blas.local_core_override(None) is None
-    monkeypatch.setenv('PATH', str(tmp_path / 'empty'))
-    assert _blas.local_core_override(host['th'], environ={}) is None
