@@ -108,7 +108,7 @@ echo "== 1. char-rnn's clones against the fused step: same network, parameters a
 for precision in float double; do
   for shape in "32 2 10 8" "64 3 7 5" "16 1 5 3" "16 2 1 4" "128 2 50 50"; do
     read -r size layers seq batch <<<"$shape"
-    out=$(cd "$char_rnn" && "$th" "$work/compare.lua" "$work/lstm_step.lua" "$precision" $shape 2>&1) \
+    out=$(cd "$char_rnn" && "$th" "$work/compare.lua" "$work/lstm_step.lua" "$precision" "$size" "$layers" "$seq" "$batch" 2>&1) \
       || { echo "$out" | tail -n 20 >&2; fail "compare.lua $precision $shape"; }
     line=$(grep '^WORST' <<<"$out" | tr -d '\t')
     limit=$([ "$precision" = float ] && echo 1e-5 || echo 1e-12)
@@ -156,7 +156,7 @@ ok "the same train losses, iteration by iteration"
 for kind in fused graph; do
   ls "$work/cv"/lm_${kind}_epoch*.t7 >/dev/null 2>&1 || fail "no checkpoint of the $kind run"
 done
-ok "both saved checkpoints: $(cd "$work/cv" && ls lm_fused_* | tr '\n' ' ')"
+ok "both saved checkpoints: $(cd "$work/cv" && printf '%s ' lm_fused_*)"
 
 echo "== 3. what the step does not take over trains through char-rnn's clones"
 drop_log=$(train dropout TERM=dumb -- -max_epochs 0.05 -dropout 0.2 -savefile dropout)

@@ -428,7 +428,7 @@ def test_launcher_that_cannot_be_written_changes_nothing(module_runner, module_f
 
 
 def test_an_unknown_lstm_step_in_the_environment_changes_nothing(module_runner, module_fail, base_args,
-                                                                fake_screen, monkeypatch):
+                                                                 fake_screen, monkeypatch):
     monkeypatch.setenv('STANDIN_SLEEP', '0.05')
     args = dict(base_args, options=dict(base_args['options'], max_epochs=50))
     first = run(module_runner, args)
