@@ -195,14 +195,20 @@ function Sequence:forward(t, input)
   local s = self.steps[t]
   local THNN = s.logits.THNN
   s.idx:copy(input[1])
-  -- the one-hot input times i2h_1 is a row lookup, from a contiguous copy taken once per sequence
-  if t == 1 then self.w1t:resize(lay.V, 4 * lay.H):copy(lay.layers[1].i2h_wt) end
+  -- What the parameters give every step of a sequence, taken once at its first step: a contiguous copy
+  -- of i2h_1 (the one-hot input times it is a row lookup) and each layer's two biases summed.
+  if t == 1 then
+    self.w1t:resize(lay.V, 4 * lay.H):copy(lay.layers[1].i2h_wt)
+    for L = 1, lay.n do
+      local W = lay.layers[L]
+      self.bias_sum[L]:resizeAs(W.i2h.bias):add(W.i2h.bias, W.h2h.bias)
+    end
+  end
   local below
   for L = 1, lay.n do
     local W, x = lay.layers[L], s.layers[L]
     local prev_c, prev_h = input[2 * L], input[2 * L + 1]
     local bias = self.bias_sum[L]
-    bias:resizeAs(W.i2h.bias):add(W.i2h.bias, W.h2h.bias)
     if L == 1 then
       x.G:index(self.w1t, 1, s.idx)
     else
