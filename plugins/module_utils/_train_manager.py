@@ -84,6 +84,9 @@ class TrainManager:
 
     def check_params(self):
         p = self.p
+        # read only when a start would run the launcher that reads it
+        lstm_step_error = (_lstm_step.mode_error(os.environ)
+                           if p['state'] != 'stopped' and _precision.needs_launcher(p['precision']) else None)
         err = _training_run.check(
             p,
             (p['omp_threads'] < 1, 'omp_threads must be >= 1, got %d' % p['omp_threads']),
@@ -92,8 +95,7 @@ class TrainManager:
             (p['startup_timeout'] < 1, 'startup_timeout must be >= 1, got %d' % p['startup_timeout']),
             (p['require_resume'] and not p['resume'],
              'require_resume needs resume=true: a run that must resume cannot start from scratch'),
-            (p['state'] != 'stopped' and _precision.needs_launcher(p['precision'])
-             and _lstm_step.mode_error(os.environ), _lstm_step.mode_error(os.environ)))
+            (lstm_step_error, lstm_step_error))
         if err:
             self.module.fail_json(msg=err)
 
