@@ -13,29 +13,16 @@
 #
 #   CHARRNN_REAL_TH=/opt/torch/install/bin/th CHARRNN_REAL_CHARRNN=/opt/rnn-karpathy tests/precision/real-lstm-step.sh
 #
-# CHARRNN_REAL_TH: Torch7's th. CHARRNN_REAL_CHARRNN: a char-rnn checkout (only read; data and checkpoints
-# go to a temporary directory). PYTHON (default python3) extracts the step and the launcher from the collection.
+# CHARRNN_REAL_TH, CHARRNN_REAL_CHARRNN and PYTHON: see real-common.sh.
 set -euo pipefail
+# shellcheck source=tests/precision/real-common.sh
+. "$(dirname "$0")/real-common.sh"
 
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-th=${CHARRNN_REAL_TH:?set CHARRNN_REAL_TH to Torch7 th}
-char_rnn=${CHARRNN_REAL_CHARRNN:?set CHARRNN_REAL_CHARRNN to a char-rnn checkout}
-python=${PYTHON:-python3}
-[ -f "$char_rnn/train.lua" ] || { echo "no train.lua in $char_rnn" >&2; exit 2; }
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAILED: $*" >&2; exit 1; }
-ok() { echo "   ok: $*"; }
-
-launcher=$work/train-step.log.launcher.lua
-PYTHONPATH=$repo/.collections "$python" -c '
+collection_python '
 import sys
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _lstm_step, _precision
-_precision.install_launcher(sys.argv[1])
-with open(sys.argv[2], "w") as f:
-    f.write(_lstm_step.LSTM_STEP_LUA)' "$launcher" "$work/lstm_step.lua"
-export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1} OMP_WAIT_POLICY=PASSIVE
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _lstm_step
+with open(sys.argv[1], "w") as f:
+    f.write(_lstm_step.LSTM_STEP_LUA)' "$work/lstm_step.lua"
 
 cat >"$work/compare.lua" <<'LUA'
 -- th compare.lua <lstm_step.lua> <float|double> <rnn_size> <num_layers> <seq_length> <batch_size>

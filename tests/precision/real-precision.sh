@@ -13,33 +13,15 @@
 #
 #   CHARRNN_REAL_TH=/opt/torch/install/bin/th CHARRNN_REAL_CHARRNN=/opt/rnn-karpathy tests/precision/real-precision.sh
 #
-# CHARRNN_REAL_TH: Torch7's th. CHARRNN_REAL_CHARRNN: a char-rnn checkout (only read; data and checkpoints
-# go to a temporary directory). PYTHON (default python3) extracts the launcher from the collection.
+# CHARRNN_REAL_TH, CHARRNN_REAL_CHARRNN and PYTHON: see real-common.sh.
 set -euo pipefail
-
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-th=${CHARRNN_REAL_TH:?set CHARRNN_REAL_TH to Torch7 th}
-char_rnn=${CHARRNN_REAL_CHARRNN:?set CHARRNN_REAL_CHARRNN to a char-rnn checkout}
-python=${PYTHON:-python3}
-[ -f "$char_rnn/train.lua" ] || { echo "no train.lua in $char_rnn" >&2; exit 2; }
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAILED: $*" >&2; exit 1; }
-ok() { echo "   ok: $*"; }
-
-# The launcher exactly as the train module writes it.
-launcher=$work/train-precision.log.launcher.lua
-PYTHONPATH=$repo/.collections "$python" -c '
-import sys
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision
-_precision.install_launcher(sys.argv[1])' "$launcher"
+# shellcheck source=tests/precision/real-common.sh
+. "$(dirname "$0")/real-common.sh"
 
 mkdir -p "$work/data"
 head -c 40000 "$char_rnn/data/tinyshakespeare/input.txt" >"$work/data/input.txt"
 # A small model: 380 training batches of 100 characters, a checkpoint every 50 iterations.
 model=(-rnn_size 32 -num_layers 2 -seq_length 10 -batch_size 10 -eval_val_every 50 -seed 123)
-export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1} OMP_WAIT_POLICY=PASSIVE
 
 # What a checkpoint holds: its keys, options, tensor types and parameter layout, and its weights' sum.
 cat >"$work/inspect.lua" <<'LUA'
