@@ -9,8 +9,9 @@ train.lua never sets a tensor type, so on the CPU it computes in Torch's default
 launcher sets the default tensor type before it runs train.lua unchanged; every tensor and module
 train.lua builds then takes that type. Checkpoints stay in char-rnn's CPU format (double) whatever
 the precision, because sample.lua builds its state with :double() and -init_from mixes tensor types
-otherwise. The launcher also trains char-rnn's LSTM through the fused step of _lstm_step. Kept here as a
-string, the launcher ships inside the module that writes it.
+otherwise. The launcher also trains char-rnn's LSTM through the fused step of _lstm_step, and has train.lua
+save a checkpoint when asked to stop and every so often (_requested_checkpoints). Kept here as a string,
+the launcher ships inside the module that writes it.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,6 +21,7 @@ import os
 
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _files
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _lstm_step
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _requested_checkpoints
 
 PRECISIONS = ('float', 'double')
 DEFAULT_PRECISION = 'float'
@@ -148,11 +150,25 @@ arg = script_arg
 local lstm_step = (function()
 """ + _lstm_step.LSTM_STEP_LUA + r"""
 end)()
+
+-- A checkpoint when the trainer is asked to stop, and every CHARRNN_CHECKPOINT_SECONDS of wall time (see
+-- rnn_bootstrap.charrnn's _requested_checkpoints): train.lua's own require of optim gets its rmsprop wrapped.
+local requested_checkpoints = (function()
+""" + _requested_checkpoints.REQUESTED_CHECKPOINTS_LUA + r"""
+end)()
+local save_in_checkpoint_type = torch.save
+function torch.save(filename, object, ...)
+  if is_checkpoint(object) then requested_checkpoints.saving(object, filename) end
+  return save_in_checkpoint_type(filename, object, ...)
+end
+
 local plain_require = require
 function require(name, ...)
   local loaded = plain_require(name, ...)
   if name == 'util.model_utils' and type(loaded) == 'table' then
     lstm_step.install(loaded, os.getenv('CHARRNN_LSTM_STEP'))
+  elseif name == 'optim' then
+    requested_checkpoints.install(loaded)
   end
   return loaded
 end

@@ -11,6 +11,11 @@ __metaclass__ = type
 import os
 
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._blas import CORETYPE_VARIABLE
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._requested_checkpoints import SECONDS_VARIABLE
+
+# Variables of a trainer's environment that say how it runs, not what it trains with: a run recorded
+# without them, or with other values, is the same run.
+NOT_SETTINGS = (CORETYPE_VARIABLE, SECONDS_VARIABLE)
 
 
 def cpu_count():
@@ -42,13 +47,14 @@ def thread_env(blas_threads=None, omp_threads=None, core=None):
 
 
 def same_settings(env, other):
-    """Whether two thread environments (as a run recorded them) set the same threads.
+    """Whether two trainer environments (as a run recorded them) set the same threads.
 
-    The OpenBLAS core is how OpenBLAS runs on this CPU, not a setting of
-    the run: a run recorded without it, or with another, is the same run.
+    The OpenBLAS core is how OpenBLAS runs on this CPU, and the interval of
+    the checkpoints asked for by time is how often the run is saved: neither
+    is a setting of the run (NOT_SETTINGS).
     """
     def settings(e):
         if not isinstance(e, dict):  # none recorded
             return e
-        return dict((k, v) for k, v in e.items() if k != CORETYPE_VARIABLE)
+        return dict((k, v) for k, v in e.items() if k not in NOT_SETTINGS)
     return settings(env) == settings(other)

@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import sys
 
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _blas
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _checkpoints
@@ -19,6 +20,7 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _lstm
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _processes
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _requested_checkpoints
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _resources
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _resume
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _sampling
@@ -63,6 +65,8 @@ class TrainManager:
         self.savefile = _train_flags.flag_value(self.flags, 'savefile')
         self.env = _threads.thread_env(p['threads'], p['omp_threads'],
                                        core=_blas.module_core_override(module, _th.find_th(p['th'])[0]))
+        if _precision.needs_launcher(p['precision']):
+            self.env.update(_requested_checkpoints.seconds_env(p['checkpoint_minutes']))
         self.launcher = _precision.launcher_path(self.log_path)
         screen_bin = module.get_bin_path('screen')
         if not screen_bin:
@@ -92,6 +96,9 @@ class TrainManager:
             (p['omp_threads'] < 1, 'omp_threads must be >= 1, got %d' % p['omp_threads']),
             (p['keep'] < 0, 'keep must be 0 (keep every checkpoint) or more, got %d' % p['keep']),
             (p['stop_timeout'] < 0, 'stop_timeout must be >= 0, got %d' % p['stop_timeout']),
+            (p['checkpoint_minutes'] < 0,
+             'checkpoint_minutes must be 0 (no checkpoints asked for by time) or more, got %d'
+             % p['checkpoint_minutes']),
             (p['startup_timeout'] < 1, 'startup_timeout must be >= 1, got %d' % p['startup_timeout']),
             (p['require_resume'] and not p['resume'],
              'require_resume needs resume=true: a run that must resume cannot start from scratch'),
@@ -353,9 +360,16 @@ class TrainManager:
             module.warn(plan.needs['memory_warning'])
         record = dict(base_command=self.base_argv(th), checkpoint_dir=p['checkpoint_dir'], data_dir=p['data_dir'],
                       resumed_from=resume['resume_from'])
+        if not _precision.needs_launcher(p['precision']):
+            module.warn('precision=double runs char-rnn\'s train.lua itself, without the launcher: the trainer saves '
+                        'no checkpoint when it is stopped and none every checkpoint_minutes, so a stop, a reboot '
+                        'or a power loss loses the iterations since its last checkpoint (eval_val_every). '
+                        'precision=float has both')
         try:
             pid, warnings = self.trainer.start(self.chdir, argv, record, self.env, stdbuf=module.get_bin_path('stdbuf'),
-                                               keep=p['keep'], startup_timeout=p['startup_timeout'])
+                                               keep=p['keep'], startup_timeout=p['startup_timeout'],
+                                               exec_prefix=_requested_checkpoints.trainer_exec(
+                                                   sys.executable, _precision.needs_launcher(p['precision'])))
         except _trainer.TrainerError as e:
             module.fail_json(msg=e.msg, **e.details)
         for w in warnings:

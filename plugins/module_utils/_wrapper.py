@@ -30,12 +30,22 @@ PRUNE_FUNCTION = r"""prune() {
 }"""
 
 
+# With an exec_prefix that gives the trainer its stop signals back (a shell cannot: what a shell ignores
+# on entry it cannot reset), the wrapper, its tee and the exit line outlive a stop sent to the whole
+# session at once (a shutdown stops every process of it; screen, stopped, hangs up its window): only the
+# trainer acts on it. The pruner beside it takes the default again, so that the wrapper can end it.
+IGNORE_STOPS = "trap '' HUP INT TERM;"
+DEFAULT_STOPS = 'trap - HUP INT TERM;'
+
+
 def build_wrapper(chdir, argv, env, log_path, pid_file, stdbuf=None, shell='/bin/sh', keep=0,
-                  checkpoint_dir=None, savefile=None, prune_every=60):
+                  checkpoint_dir=None, savefile=None, prune_every=60, exec_prefix=None):
     """argv (for `screen -dmS <session> ...`) of the shell that runs the trainer.
 
-    The inner shell writes its pid, then execs env/stdbuf/th, so the pid in
-    pid_file is the trainer's.  Output (stdout and stderr, line-buffered via
+    The inner shell writes its pid, then execs env/stdbuf/exec_prefix/th, so
+    the pid in pid_file is the trainer's (exec_prefix: a command that execs
+    the rest, such as _requested_checkpoints.trainer_exec, which gives the
+    trainer back the stop signals the wrapper ignores, IGNORE_STOPS).  Output (stdout and stderr, line-buffered via
     stdbuf when available) goes through tee: appended to the log and shown
     in the screen window.  When the trainer ends, a last line records its
     exit status.  With keep > 0, a background loop prunes the checkpoints of
@@ -45,13 +55,13 @@ def build_wrapper(chdir, argv, env, log_path, pid_file, stdbuf=None, shell='/bin
     inner_cmd = ['exec', 'env'] + ['%s=%s' % (k, env[k]) for k in sorted(env)]
     if stdbuf:
         inner_cmd += [stdbuf, '-oL', '-eL']
-    inner_cmd += list(argv)
+    inner_cmd += list(exec_prefix or []) + list(argv)
     inner = 'echo $$ > %s; %s' % (quote(pid_file), ' '.join(quote(a) for a in inner_cmd))
     run = '{ %s -c %s; echo "%s $?"; } 2>&1 | tee -a %s >/dev/null' % (
         quote(shell), quote(inner), RUN_END_PREFIX, quote(log_path))
     if keep and keep > 0:
         prune_args = '%s %s %d' % (quote(checkpoint_dir), quote(savefile), int(keep))
-        run = ('%s; ( while sleep %d; do prune %s; done ) & pruner=$!; %s; kill $pruner 2>/dev/null; prune %s'
-               % (PRUNE_FUNCTION, int(prune_every), prune_args, run, prune_args))
-    outer = 'cd %s || exit 1; %s' % (quote(chdir), run)
+        run = ('%s; ( %s while sleep %d; do prune %s; done ) & pruner=$!; %s; kill $pruner 2>/dev/null; prune %s'
+               % (PRUNE_FUNCTION, DEFAULT_STOPS, int(prune_every), prune_args, run, prune_args))
+    outer = '%scd %s || exit 1; %s' % (IGNORE_STOPS + ' ' if exec_prefix else '', quote(chdir), run)
     return [shell, '-c', outer]

@@ -266,6 +266,12 @@ training:
     exit_status:
       description: The trainer's exit status once it has ended, if logged.
       type: int
+    stopped_on:
+      description:
+        - The signal (V(SIGTERM) or V(SIGINT)) the trainer stopped on after saving the iteration under way (the
+          train module's O(rnn_bootstrap.charrnn.train#module:checkpoint_minutes)); it then exits 0. Null
+          otherwise.
+      type: str
     errors:
       description: Lua error and traceback lines from the log.
       type: list

@@ -77,7 +77,7 @@ options:
         started with the same command and thread settings, trained to its last iteration and exited 0 (then
         nothing starts and RV(finished) is true; a stopped or crashed run is started again, resuming).
       - V(stopped) ends the trainer (C(SIGTERM), then C(SIGKILL) after O(stop_timeout) seconds) and the screen
-        session.
+        session. With V(precision=float) the trainer saves a checkpoint before it exits (O(checkpoint_minutes)).
       - V(restarted) does both, always starting a new run.
     type: str
     choices: [started, stopped, restarted]
@@ -156,7 +156,8 @@ options:
         tells apart), why it trains through char-rnn's clones. Setting C(CHARRNN_LSTM_STEP=graph) in the task's
         C(environment) keeps char-rnn's clones with V(float) too (a running trainer keeps what it started with);
         any other value than V(fused) or V(graph) fails the task before anything is stopped or started.
-      - V(double) is char-rnn's own behaviour on the CPU (C(th train.lua ...), no launcher).
+      - V(double) is char-rnn's own behaviour on the CPU (C(th train.lua ...), no launcher, so no checkpoint when
+        the trainer is stopped and none by time, see O(checkpoint_minutes)).
       - Checkpoints stay in char-rnn's CPU format (double) with either precision, so C(th sample.lua
         cv/<checkpoint> -gpuid -1), the M(rnn_bootstrap.charrnn.sample) module, O(resume) from a checkpoint of
         either precision, and checkpoints written before this option all keep working. A float model is
@@ -193,6 +194,28 @@ options:
   stop_timeout:
     description:
       - Seconds to wait after C(SIGTERM) before the trainer gets C(SIGKILL).
+      - With V(precision=float) the trainer saves a checkpoint before it exits (see O(checkpoint_minutes)); it
+        finishes the iteration under way, evaluates the validation split and writes the checkpoint. The default
+        leaves room for that with char-rnn's default model on a small machine; a large corpus has a large
+        validation split and may need more. A trainer still running at the timeout loses what it has not saved.
+    type: int
+    default: 120
+  checkpoint_minutes:
+    description:
+      - "With V(precision=float), checkpoints beyond char-rnn's own every C(eval_val_every) iterations, so that an
+        unattended run loses little: the launcher has train.lua save a checkpoint, in its own format and naming
+        and with a validation loss, at the end of the iteration under way when the trainer gets C(SIGTERM) or
+        C(SIGINT) (O(state=stopped), a shutdown or reboot, C(docker stop)), and then exit 0; and after every
+        O(checkpoint_minutes) minutes of training without a checkpoint, so that a power loss or a C(kill -9)
+        loses at most that much. V(0) turns the second off."
+      - The trainer logs C([charrnn] SIGTERM received ...) and C([charrnn] stopped on SIGTERM after saving
+        <checkpoint> ...); a later start resumes from that checkpoint like from any other (O(resume)), and
+        O(keep) counts these checkpoints like any other.
+      - Passed to the trainer as C(CHARRNN_CHECKPOINT_SECONDS) (RV(env)); like the OpenBLAS core it is not a
+        setting of the run, so changing it neither restarts a running trainer nor warns; it applies from the
+        next start.
+      - V(precision=double) runs char-rnn's train.lua itself, without the launcher, and has neither; the task
+        warns when it starts one.
     type: int
     default: 10
 extends_documentation_fragment:
@@ -295,12 +318,14 @@ precision:
 env:
   description:
     - The thread variables set for the trainer (for a session that already runs, as recorded when it started),
-      and C(OPENBLAS_CORETYPE) when the module forces OpenBLAS's kernels (see the description).
-    - "C(OPENBLAS_CORETYPE) is not a setting of the run: a run started with another core, or without one,
-      counts as the same run for O(state=started)."
+      C(OPENBLAS_CORETYPE) when the module forces OpenBLAS's kernels (see the description), and with
+      V(precision=float) C(CHARRNN_CHECKPOINT_SECONDS) (O(checkpoint_minutes)).
+    - "C(OPENBLAS_CORETYPE) and C(CHARRNN_CHECKPOINT_SECONDS) are not settings of the run: a run started with
+      other values, or without them, counts as the same run for O(state=started)."
   returned: always
   type: dict
-  sample: {OMP_NUM_THREADS: "1", OPENBLAS_NUM_THREADS: "2", OMP_WAIT_POLICY: PASSIVE, OPENBLAS_CORETYPE: SkylakeX}
+  sample: {OMP_NUM_THREADS: "1", OPENBLAS_NUM_THREADS: "2", OMP_WAIT_POLICY: PASSIVE, OPENBLAS_CORETYPE: SkylakeX,
+           CHARRNN_CHECKPOINT_SECONDS: "600"}
 set_aside:
   description:
     - Checkpoints the last trainer was writing when it died (killed, crashed, or gone with the host), renamed
@@ -375,7 +400,8 @@ def main():
         precision=dict(type='str', default=_precision.DEFAULT_PRECISION, choices=list(_precision.PRECISIONS)),
         options=dict(type='dict', default={}),
         keep=dict(type='int', default=0),
-        stop_timeout=dict(type='int', default=10),
+        stop_timeout=dict(type='int', default=120),
+        checkpoint_minutes=dict(type='int', default=10),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     TrainManager(module).run()

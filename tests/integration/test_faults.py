@@ -115,3 +115,31 @@ def test_session_gone_as_after_a_restart_is_resumed(play, charrnn_dir):
     assert status['training']['running'] is False and status['training']['status'] == 'stopped'
     before = checkpoint_files(charrnn_dir)
     resume_and_check(play, charrnn_dir, s, before, status['latest'])
+
+
+def test_a_stop_sent_to_every_process_of_the_session_saves_the_iteration_under_way_then_resumes(play, charrnn_dir):
+    """As a shutdown stops a session: SIGTERM to screen, the wrapper, its tee and the trainer at once."""
+    s = play.session()
+    start, dummy = play.run([
+        train_task(charrnn_dir, s, options=LONG),
+        ckpt_task(charrnn_dir, s, wait='first', timeout=60),
+    ], env=ENV)
+    server = int(screen_sessions(s)[0].split('.')[0])
+    for pid in [server] + descendants(server):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+    end = time.time() + 20
+    while trainer_pids(charrnn_dir) and time.time() < end:
+        time.sleep(0.05)
+    assert trainer_pids(charrnn_dir) == []
+    with open(start['log_path']) as f:
+        lines = [line.rstrip('\t\n') for line in f]
+    # the wrapper outlived the stop and logged the trainer's end
+    assert lines[-1] == '[charrnn] run ended: exit status 0'
+    assert lines[-2].startswith('[charrnn] stopped on SIGTERM after saving cv/lm_lstm_epoch'), lines[-5:]
+    status = play.run([ckpt_task(charrnn_dir, s)])[0]
+    assert status['training']['stopped_on'] == 'SIGTERM' and status['in_progress'] == []
+    assert status['latest']['name'] == os.path.basename(status['training']['last_checkpoint'])
+    resume_and_check(play, charrnn_dir, s, checkpoint_files(charrnn_dir), status['latest'])

@@ -109,11 +109,14 @@ def test_lifecycle(play, charrnn_dir, tmp_path):
     assert again['changed'] is False
     assert trainer_pids(charrnn_dir) == [] and screen_sessions(s) == []
     assert report['training']['running'] is False and report['training']['status'] == 'stopped'
-    assert report['training']['exit_status'] == 143
+    # Asked to stop, the trainer saved the iteration under way and exited by itself: that checkpoint is
+    # complete, the newest, and the one a start resumes from.
+    assert report['training']['exit_status'] == 0 and report['training']['stopped_on'] == 'SIGTERM'
     names = [c['name'] for c in report['checkpoints']]
-    assert len(names) >= 2
-    # Stopped while saving, the last checkpoint may be cut short: it is then never counted complete.
-    assert [c['name'] for c in report['in_progress']] in ([], [os.path.basename(report['training']['last_checkpoint'])])
+    assert len(names) >= 3 and report['in_progress'] == []
+    assert report['latest']['name'] == os.path.basename(report['training']['last_checkpoint'])
+    resumed = play.run([train_task(charrnn_dir, s), train_task(charrnn_dir, s, state='stopped')])[0]
+    assert resumed['resumed_from'] == report['latest']['path']
 
 
 def test_crash_fails_fast_with_log_tail(play, charrnn_dir):
@@ -333,7 +336,7 @@ def test_real_torch_tiny_training(play, tmp_path):
     args = {'chdir': REAL_CHARRNN, 'data_dir': str(data), 'checkpoint_dir': str(cv), 'th': REAL_TH,
             'session': s, 'threads': 1,
             'options': {'rnn_size': 16, 'num_layers': 1, 'seq_length': 10, 'batch_size': 10,
-                        'eval_val_every': 20, 'max_epochs': 1}}
+                        'eval_val_every': 20, 'max_epochs': 50}}
     r = play.run([
         {'rnn_bootstrap.charrnn.train': args},
         {'rnn_bootstrap.charrnn.checkpoint': {'checkpoint_dir': str(cv), 'session': s, 'wait': 'first',
@@ -341,12 +344,21 @@ def test_real_torch_tiny_training(play, tmp_path):
         {'rnn_bootstrap.charrnn.sample': {'chdir': REAL_CHARRNN, 'checkpoint_dir': str(cv), 'session': s,
                                           'th': REAL_TH, 'length': 100, 'primetext': 'ROMEO:'}},
         {'rnn_bootstrap.charrnn.train': dict(args, state='stopped')},
+        {'rnn_bootstrap.charrnn.checkpoint': {'checkpoint_dir': str(cv), 'session': s}},
+        {'rnn_bootstrap.charrnn.train': args},
+        {'rnn_bootstrap.charrnn.train': dict(args, state='stopped')},
     ], timeout=600)
-    start, first, sampled, stopped = r
+    start, first, sampled, stopped, after_stop, resumed, dummy = r
     assert not start.get('failed'), start
     assert not first.get('failed'), first
     assert first['training']['vocab_size'] and first['training']['num_parameters']
     assert not sampled.get('failed'), sampled
     assert sampled['text'].startswith('ROMEO:') and len(sampled['text']) >= 100
     assert not stopped.get('failed'), stopped
+    # stopped mid-run, the trainer saved the iteration under way, and training resumed from that checkpoint
+    training = after_stop['training']
+    assert training['stopped_on'] == 'SIGTERM' and training['exit_status'] == 0, training
+    assert after_stop['latest']['name'] == os.path.basename(training['last_checkpoint'])
+    assert resumed['resumed_from'] == after_stop['latest']['path']
     shutil.rmtree(str(cv), ignore_errors=True)
+

@@ -39,3 +39,11 @@ def test_same_settings_still_compares_the_threads():
     assert not _threads.same_settings(None, now)  # a state without env
     assert not _threads.same_settings(['not', 'a', 'dict'], now)
     assert _threads.same_settings(None, None)
+
+
+def test_same_settings_leaves_the_checkpoint_interval_out():
+    recorded_before = _threads.thread_env(2)  # a run recorded before checkpoints were asked for by time
+    now = dict(_threads.thread_env(2), CHARRNN_CHECKPOINT_SECONDS='600')
+    assert _threads.same_settings(recorded_before, now)
+    assert _threads.same_settings(dict(now, CHARRNN_CHECKPOINT_SECONDS='0'), now)
+    assert not _threads.same_settings(dict(now, OPENBLAS_NUM_THREADS='1'), now)

@@ -215,3 +215,18 @@ def test_run_marker_is_recognised():
     line = _trainlog.run_marker('s1', ['th', 'train.lua', '-savefile', 'a b'])
     assert _trainlog.parse_line(line)['kind'] == 'marker'
     assert "'a b'" in line
+
+
+def test_summarize_names_the_signal_a_trainer_stopped_on_after_its_checkpoint():
+    line = '[charrnn] stopped on SIGTERM after saving cv/lm_lstm_epoch0.13_2.1000.t7 at iteration 5\t'
+    assert _trainlog.parse_line(line) == {
+        'kind': 'stopped', 'text': line.rstrip('\t'), 'signal': 'SIGTERM', 'path': 'cv/lm_lstm_epoch0.13_2.1000.t7',
+        'iteration': 5}
+    lines = [it_line(4, 10, 0.1), '[charrnn] SIGTERM received: saving a checkpoint at the end of iteration 5, '
+             'then stopping\t', 'saving checkpoint to cv/lm_lstm_epoch0.13_2.1000.t7\t', it_line(5, 10, 0.13), line]
+    s = _trainlog.summarize(lines)
+    assert s['stopped_on'] == 'SIGTERM' and s['phase'] == 'training' and s['iteration'] == 5
+    assert s['last_checkpoint'] == 'cv/lm_lstm_epoch0.13_2.1000.t7'
+    assert _trainlog.saved_checkpoints(lines) == {'cv/lm_lstm_epoch0.13_2.1000.t7': True}
+    assert _trainlog.summarize(lines[:-1])['stopped_on'] is None
+

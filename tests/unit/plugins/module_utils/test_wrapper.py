@@ -93,3 +93,4 @@ def test_wrapper_prunes_while_and_after_the_trainer_runs(tmp_path):
     subprocess.check_call(argv)
     assert sorted(os.listdir(str(cv))) == ['lm_lstm_epoch1.1.00_1.1.t7', 'lm_lstm_epoch1.3.00_1.3.t7']
     assert log.read_text().splitlines()[-1] == '[charrnn] run ended: exit status 0'
+

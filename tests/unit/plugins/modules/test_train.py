@@ -22,6 +22,7 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _reso
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _run_state
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _screen
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainer
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainlog
 from ansible_collections.rnn_bootstrap.charrnn.plugins.modules import train
 
 
@@ -109,6 +110,7 @@ def run(module_runner, args, **kw):
     ({'omp_threads': 0}, 'omp_threads must be >= 1'),
     ({'resume': 'maybe'}, 'resume'),
     ({'stop_timeout': -1}, 'stop_timeout must be >= 0'),
+    ({'checkpoint_minutes': -1}, 'checkpoint_minutes must be 0 (no checkpoints asked for by time) or more, got -1'),
     ({'precision': 'half'}, 'value of precision must be one of: float, double, got: half'),
     ({'precision': 'single'}, 'value of precision must be one of: float, double'),
     ({'startup_timeout': 0}, 'startup_timeout must be >= 1'),
@@ -181,7 +183,8 @@ def test_check_mode_starts_nothing(module_runner, base_args, charrnn_dir, fake_s
                                 'train.lua', '-data_dir', 'data/tiny', '-checkpoint_dir', 'cv', '-gpuid', '-1',
                                 '-seq_length', '50', '-batch_size', '10', '-max_epochs', '1', '-eval_val_every',
                                 '10']
-    assert r['env'] == {'OMP_NUM_THREADS': '1', 'OPENBLAS_NUM_THREADS': '1', 'OMP_WAIT_POLICY': 'PASSIVE'}
+    assert r['env'] == {'OMP_NUM_THREADS': '1', 'OPENBLAS_NUM_THREADS': '1', 'OMP_WAIT_POLICY': 'PASSIVE',
+                        'CHARRNN_CHECKPOINT_SECONDS': '600'}
     assert r['log_path'] == str(charrnn_dir / 'cv' / ('train-%s.log' % base_args['session']))
     assert r['dataset']['train_batches'] == 38
     assert fake_screen.started == []
@@ -250,12 +253,46 @@ def test_start_idempotent_then_stop(module_runner, base_args, charrnn_dir, fake_
     assert r4['changed'] is True and r4['stopped_pids'] == [pid] and r4['pid'] is None
     assert _wait_for(lambda: not _processes.pid_alive(pid))
     with open(log) as f:
-        assert '[charrnn] run ended: exit status 143' in f.read()
+        lines = [line.rstrip('\t\n') for line in f]
+    # the trainer saved the iteration under way, said so, and exited by itself
+    assert lines[-1] == '[charrnn] run ended: exit status 0'
+    stopped = _trainlog.parse_line(lines[-2])
+    assert stopped['kind'] == 'stopped' and stopped['signal'] == 'SIGTERM'
+    assert lines[-4] == 'saving checkpoint to ' + stopped['path']
+    assert lines[-3].startswith('%d/1900 (epoch ' % stopped['iteration'])
+    assert os.path.isfile(os.path.join(str(charrnn_dir), stopped['path']))
     r5 = run(module_runner, dict(args, state='stopped'))
     assert r5['changed'] is False
-    r6 = run(module_runner, args)  # a stopped run is not a finished one: started trains again
+    r6 = run(module_runner, args)  # a stopped run is not a finished one: started trains again, from its checkpoint
     assert r6['changed'] is True and r6['finished'] is False
+    assert r6['resumed_from'] == os.path.join(str(charrnn_dir), stopped['path'])
     run(module_runner, dict(args, state='stopped'))
+
+
+def test_checkpoint_minutes_reach_the_launcher_and_are_not_a_setting_of_the_run(module_runner, base_args,
+                                                                                fake_screen, monkeypatch):
+    monkeypatch.setenv('STANDIN_SLEEP', '0.05')
+    args = dict(base_args, options=dict(base_args['options'], max_epochs=50))
+    r = run(module_runner, dict(args, checkpoint_minutes=0))
+    assert r['env']['CHARRNN_CHECKPOINT_SECONDS'] == '0'
+    assert _run_state.read_state(r['log_path'])['env']['CHARRNN_CHECKPOINT_SECONDS'] == '0'
+    again = run(module_runner, dict(args, checkpoint_minutes=5))
+    assert again['changed'] is False and again['warnings'] == []
+    assert again['env']['CHARRNN_CHECKPOINT_SECONDS'] == '0'  # as the running trainer has it
+    run(module_runner, dict(args, state='stopped'))
+
+
+def test_double_warns_that_nothing_saves_on_a_stop(module_runner, base_args, fake_screen, monkeypatch):
+    monkeypatch.setenv('STANDIN_SLEEP', '0.05')
+    r = run(module_runner, dict(base_args, precision='double', options=dict(base_args['options'], max_epochs=50)))
+    assert 'CHARRNN_CHECKPOINT_SECONDS' not in r['env']
+    assert any(w.startswith('precision=double runs char-rnn\'s train.lua itself, without the launcher: the trainer '
+                            'saves no checkpoint when it is stopped') for w in r['warnings'])
+    stopped = run(module_runner, dict(base_args, state='stopped'))
+    assert stopped['stopped_pids'] == [r['pid']]
+    with open(r['log_path']) as f:
+        text = f.read()
+    assert '[charrnn] run ended: exit status 143' in text and 'stopped on SIGTERM' not in text
 
 
 def test_restart_resumes_from_latest(module_runner, base_args, charrnn_dir, fake_screen, monkeypatch):
@@ -333,7 +370,7 @@ def test_env_forces_the_openblas_core_on_a_fallback(module_runner, base_args, fa
     fake_openblas_fallback()
     r = run(module_runner, base_args)
     assert r['env'] == {'OMP_NUM_THREADS': '1', 'OPENBLAS_NUM_THREADS': '1', 'OMP_WAIT_POLICY': 'PASSIVE',
-                        'OPENBLAS_CORETYPE': 'SkylakeX'}
+                        'OPENBLAS_CORETYPE': 'SkylakeX', 'CHARRNN_CHECKPOINT_SECONDS': '600'}
     assert _run_state.read_state(r['log_path'])['env'] == r['env']
     wrapper = fake_screen.started[0][1][-1]
     assert 'OPENBLAS_CORETYPE=SkylakeX' in wrapper and 'OPENBLAS_NUM_THREADS=1' in wrapper

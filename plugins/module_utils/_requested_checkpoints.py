@@ -1,0 +1,231 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) rnn_bootstrap maintainers
+# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
+# SPDX-License-Identifier: MIT
+
+"""Checkpoints the precision launcher has train.lua write on request (Lua source): when the trainer is
+asked to stop, and after a stretch of wall time without one.
+
+char-rnn saves only every eval_val_every iterations and dies at once on SIGTERM, so a reboot, a shutdown,
+`docker stop` or a stop of the run loses everything since the last checkpoint. The train module starts th
+with SIGTERM, SIGINT and SIGHUP blocked (TRAINER_EXEC), so that they stay pending in every thread of the
+trainer; the launcher looks for them (sigpending, through LuaJIT's ffi) after each iteration's optimiser
+step. A pending one makes train.lua itself evaluate and save a checkpoint at the end of that iteration, in
+its own format and naming with a validation loss, and the trainer then exits 0 before the next iteration.
+A stop asked for while the corpus loads waits for the first iteration. When a thread of the trainer does
+not block them (th started otherwise), the launcher leaves them as they were and logs why.
+
+Every CHARRNN_CHECKPOINT_SECONDS seconds of wall time since the last checkpoint (0 or unset: never) the
+same happens without the exit, so that a power loss or a kill -9 loses at most that much.
+
+train.lua saves when `i % opt.eval_val_every == 0`: the launcher sets opt.eval_val_every to the
+iteration under way for that one test, and puts it back before the checkpoint (which records opt) is
+written. Where there is no ffi (PUC Lua) or train.lua does not use optim.rmsprop, nothing changes and the
+log says so.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+# The environment variable the launcher reads: seconds of wall time between requested checkpoints.
+SECONDS_VARIABLE = 'CHARRNN_CHECKPOINT_SECONDS'
+
+
+# Runs the trainer: python -c TRAINER_EXEC block|default <argv>. SIGHUP, SIGINT and SIGTERM get their
+# default action back (the wrapper ignores them, so that it and its tee outlive a stop sent to the whole
+# session, as a shutdown sends it, and log the trainer's end); with block they are also blocked. A blocked
+# mask is kept across exec and inherited by every thread a process starts, so all of th's threads
+# (OpenBLAS starts its own when Torch loads, before the launcher runs) hold them pending for the launcher
+# instead of ending the process.
+TRAINER_EXEC = ('import os, signal, sys\n'
+                'stops = (signal.SIGHUP, signal.SIGINT, signal.SIGTERM)\n'
+                'for signum in stops:\n'
+                '    signal.signal(signum, signal.SIG_DFL)\n'
+                'if sys.argv[1] == "block":\n'
+                '    signal.pthread_sigmask(signal.SIG_BLOCK, stops)\n'
+                'os.execvp(sys.argv[2], sys.argv[2:])\n')
+
+
+def trainer_exec(python, block):
+    """The argv prefix that runs the trainer with this Python: the stop signals blocked (block, for the
+    launcher) or as char-rnn has them."""
+    return [python, '-c', TRAINER_EXEC, 'block' if block else 'default']
+
+
+def seconds_env(minutes):
+    """The trainer's environment entry for a checkpoint every `minutes` minutes (0: none)."""
+    return {SECONDS_VARIABLE: str(int(minutes) * 60)}
+
+
+REQUESTED_CHECKPOINTS_LUA = r"""
+local M = {}
+local every = tonumber(os.getenv('CHARRNN_CHECKPOINT_SECONDS') or '') or 0
+local SIGNALS = {[1] = 'SIGHUP', [2] = 'SIGINT', [15] = 'SIGTERM'}
+local iteration = 0          -- optimiser steps taken, train.lua's i
+local last_saved = os.time() -- a checkpoint, or the start of training
+local requested = nil        -- {iteration, reason, eval_val_every} while train.lua is to save
+local stop_after = nil       -- {signal, path} once the checkpoint a signal asked for is written
+local watch = nil            -- the blocked signals, once training has begun
+
+-- Why not every thread of this process blocks SIGTERM, SIGINT and SIGHUP (/proc/<pid>/task/*/status,
+-- SigBlk), or nil: a signal is delivered to any thread that does not block it, and ends the process there.
+local function threads_not_blocking(pid)
+  local ls = io.popen('ls /proc/' .. pid .. '/task 2>/dev/null')
+  local tids = ls and ls:read('*a') or ''
+  if ls then ls:close() end
+  if not tids:match('%d') then return 'cannot list the threads of the trainer in /proc' end
+  for tid in tids:gmatch('%d+') do
+    local f = io.open('/proc/' .. pid .. '/task/' .. tid .. '/status')
+    local text = f and f:read('*a') or ''
+    if f then f:close() end
+    local mask = text:match('\nSigBlk:%s*(%x+)')
+    -- bit 0 is SIGHUP (1), bit 1 SIGINT (2), bit 14 SIGTERM (15): the last four hex digits hold them
+    local low = mask and tonumber(mask:sub(-4), 16)
+    if low ~= nil and (math.floor(low / 0x4000) % 2 == 0 or math.floor(low / 2) % 2 == 0 or low % 2 == 0) then
+      return 'thread ' .. tid .. ' of the trainer does not block them; the train module starts th with them '
+             .. 'blocked, so that every thread Torch starts blocks them'
+    end
+  end
+  return nil
+end
+
+-- SIGTERM, SIGINT and SIGHUP held pending (they would end the trainer between checkpoints), read with sigpending.
+local function block_signals()
+  local ok, ffi = pcall(require, 'ffi')
+  if not ok or ffi.os ~= 'Linux' then
+    return nil, 'no LuaJIT ffi on Linux'
+  end
+  -- each on its own: another piece of Lua in the trainer may have declared one already
+  for _, declaration in ipairs({
+    'typedef struct { uint64_t charrnn_bits[16]; } charrnn_sigset_t;', -- glibc's sigset_t: 1024 bits
+    'int sigemptyset(charrnn_sigset_t *set);',
+    'int sigaddset(charrnn_sigset_t *set, int signum);',
+    'int sigismember(const charrnn_sigset_t *set, int signum);',
+    'int sigprocmask(int how, const charrnn_sigset_t *set, charrnn_sigset_t *oldset);',
+    'int sigpending(charrnn_sigset_t *set);',
+  }) do
+    pcall(ffi.cdef, declaration)
+  end
+  for _, name in ipairs({'sigemptyset', 'sigaddset', 'sigismember', 'sigprocmask', 'sigpending'}) do
+    if not pcall(function() return ffi.C[name] end) then
+      return nil, 'no ffi declaration of ' .. name
+    end
+  end
+  local SIG_BLOCK, SIG_SETMASK = 0, 2 -- Linux on x86, ARM, POWER and s390; MIPS and Alpha differ
+  local arch = tostring(ffi.arch)
+  if arch:find('^mips') then
+    return nil, 'sigprocmask constants of ' .. arch .. ' unknown'
+  end
+  local set = ffi.new('charrnn_sigset_t')
+  ffi.C.sigemptyset(set)
+  for signum in pairs(SIGNALS) do ffi.C.sigaddset(set, signum) end
+  local old = ffi.new('charrnn_sigset_t')
+  if ffi.C.sigprocmask(SIG_BLOCK, set, old) ~= 0 then
+    return nil, 'sigprocmask failed'
+  end
+  local stat = io.open('/proc/self/stat')
+  local pid = stat and stat:read('*l'):match('^%d+')
+  if stat then stat:close() end
+  local why = 'no /proc/self/stat'
+  if pid then why = threads_not_blocking(pid) end
+  if why then
+    ffi.C.sigprocmask(SIG_SETMASK, old, nil) -- as it was: the signals end the trainer, as without the launcher
+    return nil, why
+  end
+  local pending = ffi.new('charrnn_sigset_t')
+  return function()
+    if ffi.C.sigpending(pending) ~= 0 then return nil end
+    for _, signum in ipairs({15, 2, 1}) do
+      if ffi.C.sigismember(pending, signum) == 1 then return SIGNALS[signum] end
+    end
+    return nil
+  end
+end
+
+local function request(opt, reason)
+  requested = {iteration = iteration, reason = reason, eval_val_every = opt.eval_val_every}
+  opt.eval_val_every = iteration
+end
+
+-- Called as each optimiser step returns (iteration `iteration` of train.lua has just been computed).
+local function after_step(opt)
+  if watch == nil then
+    local why
+    watch, why = block_signals()
+    if watch == nil then
+      watch = false
+      print('[charrnn] no checkpoint on SIGTERM, SIGINT or SIGHUP (' .. why .. '): a stop loses the iterations since '
+            .. 'the last checkpoint')
+    end
+  end
+  -- requested is nil here: train.lua saved in the iteration asked for, or before_step gave up on it
+  local signal = watch and watch()
+  if signal then
+    print(string.format('[charrnn] %s received: saving a checkpoint at the end of iteration %d, then stopping',
+                        signal, iteration))
+    request(opt, signal)
+  elseif every > 0 and os.time() - last_saved >= every then
+    request(opt, 'time')
+  end
+end
+
+-- Called as each optimiser step begins: ends the trainer once its stop checkpoint is written.
+local function before_step(opt)
+  if stop_after then
+    print(string.format('[charrnn] stopped on %s after saving %s at iteration %d', stop_after.signal,
+                        stop_after.path, iteration))
+    io.stdout:flush()
+    os.exit(0)
+  end
+  if requested then
+    -- train.lua did not save at the iteration asked for (a train.lua unlike char-rnn's)
+    opt.eval_val_every = requested.eval_val_every
+    local reason = requested.reason
+    requested = nil
+    if reason ~= 'time' then
+      print(string.format('[charrnn] stopped on %s without a checkpoint: train.lua saved none at iteration %d',
+                          reason, iteration))
+      io.stdout:flush()
+      os.exit(0)
+    end
+  end
+end
+
+local function after(usable, opt, ...)
+  if usable then after_step(opt) end
+  return ...
+end
+
+-- Wraps optim.rmsprop, the step train.lua takes once per iteration.
+function M.install(optim)
+  if type(optim) ~= 'table' or type(optim.rmsprop) ~= 'function' or optim.charrnn_requested_checkpoints then
+    return
+  end
+  optim.charrnn_requested_checkpoints = true
+  local rmsprop = optim.rmsprop
+  optim.rmsprop = function(...)
+    local opt = rawget(_G, 'opt')
+    local usable = type(opt) == 'table' and type(opt.eval_val_every) == 'number'
+    if usable then before_step(opt) end
+    iteration = iteration + 1
+    if iteration == 1 then last_saved = os.time() end
+    return after(usable, opt, rmsprop(...))
+  end
+end
+
+-- Called with every checkpoint train.lua saves, before it is written: puts opt back as it was asked for.
+function M.saving(checkpoint, path)
+  last_saved = os.time()
+  if requested then
+    for _, opt in ipairs({rawget(_G, 'opt'), checkpoint.opt}) do
+      if type(opt) == 'table' then opt.eval_val_every = requested.eval_val_every end
+    end
+    if requested.reason ~= 'time' then
+      stop_after = {signal = requested.reason, path = tostring(path)}
+    end
+    requested = nil
+  end
+end
+
+return M
+"""
