@@ -16,6 +16,7 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _blas
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _checkpoints
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _dataset
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _files
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _interruption_notice
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _lstm_step
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision
@@ -91,11 +92,13 @@ class TrainManager:
         # read only when a start would run the launcher that reads it
         lstm_step_error = (_lstm_step.mode_error(os.environ)
                            if p['state'] != 'stopped' and _precision.needs_launcher(p['precision']) else None)
+        notice_error = _interruption_notice.check(p['interruption_notice'], p['interruption_notice_url'])
         err = _training_run.check(
             p,
             (p['omp_threads'] < 1, 'omp_threads must be >= 1, got %d' % p['omp_threads']),
             (p['keep'] < 0, 'keep must be 0 (keep every checkpoint) or more, got %d' % p['keep']),
             (p['stop_timeout'] < 0, 'stop_timeout must be >= 0, got %d' % p['stop_timeout']),
+            (notice_error, notice_error),
             (p['checkpoint_minutes'] < 0,
              'checkpoint_minutes must be 0 (no checkpoints asked for by time) or more, got %d'
              % p['checkpoint_minutes']),
@@ -369,7 +372,11 @@ class TrainManager:
             pid, warnings = self.trainer.start(self.chdir, argv, record, self.env, stdbuf=module.get_bin_path('stdbuf'),
                                                keep=p['keep'], startup_timeout=p['startup_timeout'],
                                                exec_prefix=_requested_checkpoints.trainer_exec(
-                                                   sys.executable, _precision.needs_launcher(p['precision'])))
+                                                   sys.executable, _precision.needs_launcher(p['precision'])),
+                                               watcher=_interruption_notice.watcher_argv(
+                                                   sys.executable, p['interruption_notice'],
+                                                   p['interruption_notice_url'], _paths.pid_path(self.log_path),
+                                                   self.log_path))
         except _trainer.TrainerError as e:
             module.fail_json(msg=e.msg, **e.details)
         for w in warnings:

@@ -47,6 +47,9 @@ VOCAB_RE = re.compile(r'^vocab size: (\d+)$')
 PARAMS_RE = re.compile(r'^number of parameters in the model: (\d+)$')
 BATCHES_RE = re.compile(r'^data load done\. Number of data batches in train: (\d+), val: (\d+), test: (\d+)$')
 INIT_FROM_RE = re.compile(r'^loading a model from checkpoint (.+)$')
+# The interruption notice watcher's line when the cloud announced it takes the machine (see _interruption_notice).
+INTERRUPTION_RE = re.compile(r'^\[charrnn\] (?P<notice>.+ (?:interruption|preemption) notice(?: \(.*\))?): '
+                             r'(?:stopping|cannot stop) the trainer')
 # The precision launcher's last line when a signal stopped the trainer (see _requested_checkpoints).
 STOPPED_RE = re.compile(r'^\[charrnn\] stopped on (?P<signal>SIG[A-Z]+) (?:after saving (?P<path>.+) at|without a '
                         r'checkpoint: train\.lua saved none at) iteration (?P<iteration>\d+)$')
@@ -138,6 +141,9 @@ def parse_line(line):
     m = INIT_FROM_RE.match(text)
     if m:
         return {'kind': 'init_from', 'text': text, 'path': m.group(1).strip()}
+    m = INTERRUPTION_RE.match(text)
+    if m:
+        return {'kind': 'interruption', 'text': text, 'notice': m.group('notice')}
     m = STOPPED_RE.match(text)
     if m:
         return {'kind': 'stopped', 'text': text, 'signal': m.group('signal'), 'path': m.group('path'),
@@ -247,14 +253,16 @@ def summarize(lines, head=None, median_window=MEDIAN_WINDOW):
     median_window iteration lines), eta_seconds, vocab_size, num_parameters,
     batches (train/val/test), last_checkpoint (as logged), resumed_from,
     phase (starting, training, evaluating, saving, nan, exploding, error),
-    stopped_on (the signal the trainer stopped on after its checkpoint, or None),
+    stopped_on (the signal the trainer stopped on after its checkpoint, or None), interruption (the
+    cloud's notice that it takes the machine, or None),
     errors (Lua error/traceback lines), saves ({path: followed}).
     """
     summary = {
         'iteration': None, 'iterations': None, 'epoch': None, 'train_loss': None,
         'grad_param_norm': None, 'time_per_batch': None, 'median_time_per_batch': None,
         'eta_seconds': None, 'vocab_size': None, 'num_parameters': None, 'batches': None,
-        'last_checkpoint': None, 'resumed_from': None, 'phase': 'starting', 'stopped_on': None, 'errors': [],
+        'last_checkpoint': None, 'resumed_from': None, 'phase': 'starting', 'stopped_on': None,
+        'interruption': None, 'errors': [],
     }
     recent = []
     phase = 'starting'
@@ -288,6 +296,8 @@ def summarize(lines, head=None, median_window=MEDIAN_WINDOW):
                     phase = 'saving'
             elif kind == 'stopped':
                 summary['stopped_on'] = info['signal']
+            elif kind == 'interruption':
+                summary['interruption'] = info['notice']
             elif kind == 'nan':
                 phase = 'nan'
             elif kind == 'exploding':

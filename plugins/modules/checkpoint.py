@@ -272,6 +272,12 @@ training:
           train module's O(rnn_bootstrap.charrnn.train#module:checkpoint_minutes)); it then exits 0. Null
           otherwise.
       type: str
+    interruption:
+      description:
+        - The cloud's notice that it takes the machine away, as the train module's
+          O(rnn_bootstrap.charrnn.train#module:interruption_notice) watcher logged it (for example
+          C(EC2 spot interruption notice (terminate at 2026-12-07T12:00:00Z))); null otherwise.
+      type: str
     errors:
       description: Lua error and traceback lines from the log.
       type: list

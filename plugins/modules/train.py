@@ -218,6 +218,28 @@ options:
         warns when it starts one.
     type: int
     default: 10
+  interruption_notice:
+    description:
+      - "On a spot or preemptible cloud machine, watch the cloud's notice that it takes the machine away, and stop
+        the trainer when it comes, so that with V(precision=float) it saves the iteration under way (see
+        O(checkpoint_minutes)) before the machine goes. The trainer's log says C([charrnn] EC2 spot interruption
+        notice (<action> at <time>): stopping the trainer ...); RV(rnn_bootstrap.charrnn.checkpoint#module:training)
+        has it as C(interruption)."
+      - V(ec2) asks EC2's instance metadata (IMDSv2) for C(spot/instance-action), announced two minutes ahead;
+        V(gcp) asks GCP's metadata server for C(instance/preempted), about thirty seconds ahead. The watcher asks
+        every five seconds, beside the trainer in its screen session, with the Python the module runs on; an
+        unreachable metadata service is logged once and asked again, never taken for a notice.
+      - V(none) watches nothing. Like O(checkpoint_minutes), applies from the next start of the trainer.
+    type: str
+    choices: [none, ec2, gcp]
+    default: none
+  interruption_notice_url:
+    description:
+      - Where to ask instead of the cloud's own address (V(http://169.254.169.254/latest) for V(ec2), the base
+        of IMDS; V(http://metadata.google.internal/computeMetadata/v1/instance/preempted) for V(gcp)), for a
+        metadata proxy or a test service. Needs O(interruption_notice).
+    type: str
+    default: ''
 extends_documentation_fragment:
   - rnn_bootstrap.charrnn.attributes
   - rnn_bootstrap.charrnn.training_run
@@ -402,6 +424,8 @@ def main():
         keep=dict(type='int', default=0),
         stop_timeout=dict(type='int', default=120),
         checkpoint_minutes=dict(type='int', default=10),
+        interruption_notice=dict(type='str', default='none', choices=['none', 'ec2', 'gcp']),
+        interruption_notice_url=dict(type='str', default=''),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     TrainManager(module).run()

@@ -10,7 +10,13 @@ __metaclass__ = type
 import os
 import re
 import shutil
+import threading
 import time
+
+try:
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+except ImportError:  # pragma: no cover - Python 2 only
+    from BaseHTTPServer import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
@@ -362,3 +368,48 @@ def test_real_torch_tiny_training(play, tmp_path):
     assert resumed['resumed_from'] == after_stop['latest']['path']
     shutil.rmtree(str(cv), ignore_errors=True)
 
+
+class _Preempted(BaseHTTPRequestHandler):
+    """GCP's preempted flag, FALSE until the test sets it."""
+    preempted = False
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        ok = self.headers.get('Metadata-Flavor') == 'Google'
+        self.send_response(200 if ok else 403)
+        self.end_headers()
+        self.wfile.write(b'TRUE' if ok and self.preempted else b'FALSE')
+
+
+def test_a_preemption_notice_stops_the_trainer_after_a_checkpoint(play, charrnn_dir):
+    _Preempted.preempted = False
+    server = HTTPServer(('127.0.0.1', 0), _Preempted)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.daemon = True
+    thread.start()
+    url = 'http://127.0.0.1:%d/computeMetadata/v1/instance/preempted' % server.server_address[1]
+    s = play.session()
+    try:
+        start, first = play.run([
+            train_task(charrnn_dir, s, interruption_notice='gcp', interruption_notice_url=url,
+                       options={'max_epochs': 50}),
+            ckpt_task(charrnn_dir, s, wait='first', timeout=60),
+        ], env={'STANDIN_SLEEP': '0.05'})
+        assert not start.get('failed') and not first.get('failed'), (start, first)
+        time.sleep(1)
+        assert trainer_pids(charrnn_dir) == [start['pid']]  # asked, not preempted: trains on
+        _Preempted.preempted = True
+        deadline = time.time() + 30
+        while trainer_pids(charrnn_dir) and time.time() < deadline:
+            time.sleep(0.2)
+        assert trainer_pids(charrnn_dir) == []
+        report = play.run([ckpt_task(charrnn_dir, s)])[0]
+    finally:
+        server.shutdown()
+        server.server_close()
+    training = report['training']
+    assert training['interruption'] == 'GCP preemption notice'
+    assert training['stopped_on'] == 'SIGTERM' and training['exit_status'] == 0 and training['status'] == 'stopped'
+    assert report['latest']['name'] == os.path.basename(training['last_checkpoint']) and report['in_progress'] == []

@@ -230,3 +230,18 @@ def test_summarize_names_the_signal_a_trainer_stopped_on_after_its_checkpoint():
     assert _trainlog.saved_checkpoints(lines) == {'cv/lm_lstm_epoch0.13_2.1000.t7': True}
     assert _trainlog.summarize(lines[:-1])['stopped_on'] is None
 
+
+@pytest.mark.parametrize('line,notice', [
+    ('[charrnn] EC2 spot interruption notice (terminate at 2026-12-07T12:00:00Z): stopping the trainer (pid 7) with a '
+     'checkpoint', 'EC2 spot interruption notice (terminate at 2026-12-07T12:00:00Z)'),
+    ('[charrnn] GCP preemption notice: cannot stop the trainer ([Errno 3] No such process)', 'GCP preemption notice'),
+])
+def test_summarize_keeps_the_cloud_s_interruption_notice(line, notice):
+    assert _trainlog.parse_line(line) == {'kind': 'interruption', 'text': line, 'notice': notice}
+    assert _trainlog.summarize([it_line(4, 10, 0.1), line])['interruption'] == notice
+
+
+def test_the_watcher_s_own_trouble_is_no_notice():
+    line = '[charrnn] interruption notice watcher: cannot ask http://169.254.169.254/latest (timed out); asking again'
+    assert _trainlog.parse_line(line)['kind'] == 'other'
+    assert _trainlog.summarize([line])['interruption'] is None

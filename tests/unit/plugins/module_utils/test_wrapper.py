@@ -94,3 +94,15 @@ def test_wrapper_prunes_while_and_after_the_trainer_runs(tmp_path):
     assert sorted(os.listdir(str(cv))) == ['lm_lstm_epoch1.1.00_1.1.t7', 'lm_lstm_epoch1.3.00_1.3.t7']
     assert log.read_text().splitlines()[-1] == '[charrnn] run ended: exit status 0'
 
+
+def test_the_watcher_runs_beside_the_trainer_and_ends_with_it(tmp_path):
+    script = _fake_trainer(tmp_path / 'trainer', 'sleep 0.5\necho trained\n')
+    log = tmp_path / 'train.log'
+    watcher = _fake_trainer(tmp_path / 'watcher', 'echo "watching $1" >> "$2"\nexec sleep 60\n')
+    argv = _wrapper.build_wrapper(str(tmp_path), [str(script)], {}, str(log), str(log) + '.pid',
+                                  watcher=[str(watcher), "it's", str(log)])
+    subprocess.check_call(argv, timeout=30)
+    lines = log.read_text().splitlines()
+    assert lines[0] == "watching it's" and lines[1:] == ['trained', '[charrnn] run ended: exit status 0']
+    left = subprocess.run(['pgrep', '-f', str(watcher)], stdout=subprocess.PIPE, check=False).stdout
+    assert left == b''
