@@ -65,17 +65,25 @@ def run_number(checkpoint_savefile, savefile):
     return None
 
 
-def run_savefile(checkpoint_dir, savefile):
+def base_savefile(checkpoint_savefile):
+    """The savefile a run's checkpoints count under: <savefile> of <savefile>.run<N>."""
+    m = RUN_SAVEFILE_RE.match(checkpoint_savefile)
+    return m.group('base') if m else checkpoint_savefile
+
+
+def run_savefile(checkpoint_dir, savefile, also=None):
     """The savefile a new run writes under, so that it never overwrites a checkpoint of an earlier run.
 
     char-rnn restarts its epoch count at 0 when it resumes with -init_from, and
     its fixed default seed makes a run from scratch repeat an earlier run's
     losses, so either can write a name an earlier run wrote. A run that starts
     where checkpoints of `savefile` exist writes as <savefile>.run<N>, N one
-    more than the highest run present; list_checkpoints(dir, savefile) lists
-    all of them as `savefile`.
+    more than the highest run present (also: paths of checkpoints to count as
+    present); list_checkpoints(dir, savefile) lists all of them as `savefile`.
     """
-    runs = [run_number(e['savefile'], savefile) for e in list_checkpoints(checkpoint_dir, savefile)]
+    present = [e['savefile'] for e in list_checkpoints(checkpoint_dir, savefile)]
+    present += [parse_name(path)['savefile'] for path in also or [] if parse_name(path)]
+    runs = [n for n in (run_number(name, savefile) for name in present) if n is not None]
     if not runs:
         return savefile
     return '%s.run%d' % (savefile, max(runs) + 1)

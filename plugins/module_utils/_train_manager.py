@@ -64,6 +64,7 @@ class TrainManager:
         self.data_dir = _paths.resolve(p['data_dir'], self.chdir)
         self.log_path = _training_run.log_path(p, self.chdir, self.checkpoint_dir)
         self.savefile = _train_flags.flag_value(self.flags, 'savefile')
+        self.resume_from = self.checked_resume_from()
         self.env = _threads.thread_env(p['threads'], p['omp_threads'],
                                        core=_blas.module_core_override(module, _th.find_th(p['th'])[0]))
         if _precision.needs_launcher(p['precision']):
@@ -105,9 +106,31 @@ class TrainManager:
             (p['startup_timeout'] < 1, 'startup_timeout must be >= 1, got %d' % p['startup_timeout']),
             (p['require_resume'] and not p['resume'],
              'require_resume needs resume=true: a run that must resume cannot start from scratch'),
+            (p['resume_from'] and not p['resume'],
+             'resume_from needs resume=true: a run that starts from a checkpoint resumes'),
             (lstm_step_error, lstm_step_error))
         if err:
             self.module.fail_json(msg=err)
+
+    def checked_resume_from(self):
+        """resume_from resolved against chdir, or None; fails the module when it is no checkpoint of the
+        run's savefile that this user can read."""
+        if not self.p['resume_from']:
+            return None
+        path = _paths.resolve(self.p['resume_from'], self.chdir)
+        info = _checkpoints.parse_name(path)
+        fail = self.module.fail_json
+        if not os.path.isfile(path) or not os.access(path, os.R_OK):
+            fail(msg='resume_from %s is not a file this user (uid %d) can read: copy the checkpoint to resume '
+                     'from onto the host first' % (path, os.getuid()))
+        if info is None:
+            fail(msg="resume_from %s is not named as char-rnn names checkpoints (lm_<savefile>_epoch<epoch>_"
+                     "<val_loss>.t7): give the checkpoint's own name" % path)
+        if _checkpoints.run_number(info['savefile'], self.savefile) is None:
+            fail(msg="resume_from %s is a checkpoint of savefile '%s', and the run's savefile is '%s': set options."
+                     "savefile to '%s' to continue that model" % (path, info['savefile'], self.savefile,
+                                                                  _checkpoints.base_savefile(info['savefile'])))
+        return path
 
     def train_flags(self):
         try:
@@ -121,10 +144,10 @@ class TrainManager:
         return _train_flags.build_train_argv(th, self.flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'],
                                              precision=p['precision'], launcher=self.launcher)
 
-    def run_command(self, th, resumed):
-        """(the savefile the new run writes under, its argv)."""
+    def run_command(self, th, resumed, also=None):
+        """(the savefile the new run writes under, its argv); also: checkpoints that count as present."""
         p = self.p
-        run_save = _checkpoints.run_savefile(self.checkpoint_dir, self.savefile)
+        run_save = _checkpoints.run_savefile(self.checkpoint_dir, self.savefile, also=also)
         return run_save, _train_flags.build_train_argv(th, self.flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'],
                                                        init_from=resumed, savefile=run_save,
                                                        precision=p['precision'], launcher=self.launcher)
@@ -162,22 +185,25 @@ class TrainManager:
         th, dataset = self.preflight()
         # Decide before stopping anything: a run that must resume fails here, having changed nothing.
         resumed, truncated = self.resume_point(trainer_running=status['running'])
-        resume = self.resume_plan(th, dataset, resumed)
+        imported = self.import_source(resumed)
+        resume = self.resume_plan(th, dataset, imported or resumed)
         memory, memory_warning = self.memory_check(dataset, resume, freed=freed_memory(status))
-        run_save, argv = self.run_command(th, resume['resume_from'])
+        run_save, argv = self.run_command(th, self.imported_path(imported) if imported else resume['resume_from'],
+                                          also=[imported] if imported else None)
         warnings = []
         if resume['not_resumed']:
             warnings.append(not_resumed_warning(resume, run_save))
         if memory_warning:
             warnings.append(memory_warning)
         planned = dict(result, changed=True, command=argv, dataset=dataset, running=True,
-                       resumed_from=resume['resume_from'], savefile=run_save,
+                       resumed_from=self.imported_path(imported) if imported else resume['resume_from'],
+                       imported_from=imported, savefile=run_save,
                        set_aside=[t + '.incomplete' for t in truncated], not_resumed=resume['not_resumed'],
                        memory=memory)
         if status['running']:
             planned['stopped_pids'] = [status['pid']] if status['pid'] else []
         return Plan(START, planned, status, warnings, th=th, dataset=dataset, resumed=resumed, resume=resume,
-                    memory=memory, memory_warning=memory_warning)
+                    imported=imported, memory=memory, memory_warning=memory_warning)
 
     def recorded(self, status):
         """The result describes the run that runs, as the state file recorded it."""
@@ -230,6 +256,32 @@ class TrainManager:
         resumed, truncated = self.trainer.resume_point(trainer_running)
         return (resumed if self.p['resume'] else None), truncated
 
+    def import_source(self, resumed):
+        """resume_from when the run would otherwise have nothing to resume from, else None (a warning says
+        why it is left alone)."""
+        if not self.resume_from or not self.p['resume']:
+            return None
+        if resumed or _checkpoints.list_checkpoints(self.checkpoint_dir, self.savefile):
+            self.module.warn('resume_from %s is left alone: %s already has checkpoints of savefile %s, and the '
+                             'run resumes from the latest of them (%s)'
+                             % (self.resume_from, self.checkpoint_dir, self.savefile, resumed))
+            return None
+        return self.resume_from
+
+    def imported_path(self, source):
+        """Where resume_from is copied to: checkpoint_dir, under its own name."""
+        return os.path.join(self.checkpoint_dir, os.path.basename(source))
+
+    def import_checkpoint(self, source):
+        """Copies resume_from into checkpoint_dir (keeping its time, so that later checkpoints are newer) and
+        returns the copy's path; fails the module, having started nothing, when it cannot."""
+        dest = self.imported_path(source)
+        try:
+            _files.copy_file(source, dest)
+        except (IOError, OSError) as e:
+            self.module.fail_json(msg='cannot copy resume_from %s to %s: %s' % (source, dest, e))
+        return dest
+
     def resume_plan(self, th, dataset, checkpoint):
         """Whether the run can continue `checkpoint` as asked (see _resume): a dict with resume_from (the
         checkpoint, or None), not_resumed ({checkpoint, differences} or None), probe and vocab_size. Fails
@@ -260,8 +312,14 @@ class TrainManager:
         return plan
 
     def require_resume_error(self, plan):
-        """With require_resume, why the run cannot resume; else None."""
-        if not self.p['require_resume'] or plan['resume_from']:
+        """With require_resume, or a resume_from the run starts from, why the run cannot resume; else None."""
+        if plan['resume_from']:
+            return None
+        if self.resume_from and plan['not_resumed'] and plan['not_resumed']['checkpoint'] == self.resume_from:
+            return ('resume_from: training cannot resume from %s: %s. Nothing was copied, stopped or started. Train '
+                    'with the dataset and architecture of that checkpoint, or leave resume_from out to train a new '
+                    'model' % (self.resume_from, '; '.join(plan['not_resumed']['differences'])))
+        if not self.p['require_resume']:
             return None
         if plan['not_resumed']:
             return ('require_resume: training cannot resume from %s: %s. Nothing was stopped or started. Train '
@@ -350,8 +408,12 @@ class TrainManager:
         elif p['state'] == 'restarted':
             result['stopped_pids'] = []
         resumed_now, truncated = self.resume_point()
+        result['imported_from'] = None
         if resumed_now != plan.needs['resumed']:  # the stopped trainer finished a checkpoint meanwhile
             resume = self.resume_plan(th, dataset, resumed_now)
+        elif plan.needs['imported']:
+            resume = dict(resume, resume_from=self.import_checkpoint(plan.needs['imported']))
+            result['imported_from'] = plan.needs['imported']
         result['set_aside'] = self.trainer.set_aside(truncated)
         for path in result['set_aside']:
             module.warn('the last trainer died while writing %s: renamed it so that nothing takes it for a '

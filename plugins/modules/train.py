@@ -115,6 +115,20 @@ options:
         scratch under a new run savefile, with a warning.
     type: bool
     default: true
+  resume_from:
+    description:
+      - A checkpoint elsewhere on the host, such as one another machine trained (the collection's C(fetch.yml)
+        brings it to the controller), to continue when O(checkpoint_dir) has no checkpoint of this savefile yet (a new
+        machine). It is copied into O(checkpoint_dir) under its own name, keeping its time, and the run resumes
+        from the copy (RV(imported_from) names the source) under a run savefile of its own.
+      - Checked like any resume before anything is copied, stopped or started; where the run cannot continue it
+        (another vocabulary or architecture, a file that does not load) the task fails, naming each difference,
+        instead of training a new model.
+      - Once O(checkpoint_dir) has checkpoints of the savefile, the run resumes from the latest of them and the task
+        warns that O(resume_from) is left alone, so that a re-run never goes back to it.
+      - Must be named as char-rnn names checkpoints, for the run's savefile (C(options.savefile), or its
+        C(.run<N>)). Needs O(resume=true).
+    type: path
   require_resume:
     description:
       - Fail, before stopping or starting anything, unless the run can resume (a checkpoint of this savefile
@@ -364,6 +378,13 @@ savefile:
   returned: always
   type: str
   sample: lstm.run2
+imported_from:
+  description:
+    - The O(resume_from) checkpoint the run was started from, copied into O(checkpoint_dir) as RV(resumed_from);
+      null when the run resumed from a checkpoint of its own or started from scratch.
+  returned: when a run was started or would be started
+  type: str
+  sample: /home/charrnn/lm_lstm.run3_epoch4.35_1.5740.t7
 not_resumed:
   description:
     - The latest checkpoint and why the run did not resume from it (the vocabulary of the dataset, the
@@ -416,6 +437,7 @@ def main():
         data_dir=dict(type='path', default='data/tinyshakespeare'),
         checkpoint_dir=dict(type='path', default=_paths.DEFAULT_CHECKPOINT_DIR),
         resume=dict(type='bool', default=True),
+        resume_from=dict(type='path'),
         require_resume=dict(type='bool', default=False),
         startup_timeout=dict(type='int', default=300),
         omp_threads=dict(type='int', default=1),

@@ -313,3 +313,47 @@ def test_a_site_re_run_keeps_the_first_figures(day2):
     assert 'Training already running' in out
     assert re.search(r'localhost +: ok=\d+ +changed=0 ', out), 'a re-run changes nothing, the report included'
     assert not FLOAT_NOISE.search(out), FLOAT_NOISE.search(out).group(0)
+
+
+@needs_root
+def test_a_run_moves_to_a_new_machine_through_the_controller(day2):
+    """The spot story: fetch.yml keeps the latest checkpoint on the controller, the machine goes, a new one
+    continues from that checkpoint, and a re-run there keeps what the new machine trained."""
+    rc, out = day2.run()
+    assert rc == 0, out
+    fetch = day2.tmp / 'fetch.json'
+    include = {'name': 'rnn_bootstrap.charrnn.training', 'tasks_from': 'fetch'}
+    fetch.write_text(json.dumps([{'name': 'Fetch', 'hosts': 'charrnn', 'gather_facts': False,
+                                  'tasks': [{'name': 'Fetch', 'ansible.builtin.include_role': include}]}]))
+    rc, out = day2.run(playbook=fetch)
+    assert rc == 0, out
+    kept = sorted((day2.artifacts / 'localhost').glob('lm_lstm_epoch*.t7'), key=lambda p: p.stat().st_mtime)
+    assert kept, out
+    day2.cleanup()  # the machine is gone
+    for pid in trainer_pids(day2.checkout):
+        os.kill(pid, 9)
+
+    new_machine = {'charrnn_dir': str(day2.tmp / 'new-machine'), 'charrnn_train_resume_from': str(kept[-1]),
+                   'charrnn_train_session': day2.session + '-new'}
+    day2.session = new_machine['charrnn_train_session']
+    rc, out = day2.run(extra=new_machine)
+    assert rc == 0, out
+    copy = day2.tmp / 'new-machine' / 'cv' / kept[-1].name
+    said = shown(out, 'rnn_bootstrap.charrnn.training : Say how training runs')
+    assert 'Training started' in said and 'savefile lstm.run2, resumed from %s' % copy in said, said
+    assert copy.read_bytes() == kept[-1].read_bytes()
+    first_line = (day2.tmp / 'new-machine' / 'cv' / ('train-%s.log' % day2.session)).read_text().rsplit(
+        '[charrnn] run started', 1)[1].splitlines()[0]
+    assert '-init_from %s' % copy in first_line
+
+    # a re-run on the new machine continues its own latest checkpoint, not the one brought from the controller
+    rc, out = day2.run(extra=dict(new_machine, charrnn_train_state='restarted'))
+    assert rc == 0, out
+    said = shown(out, 'rnn_bootstrap.charrnn.training : Say how training runs')
+    assert 'resumed from %s/new-machine/cv/lm_lstm.run2_epoch' % day2.tmp in said, said
+    assert '[WARNING]: resume_from %s/new-machine/cv/resume-from/%s is left alone' % (day2.tmp, kept[-1].name) in out
+
+    # a checkpoint the controller does not have fails before anything changes on the host
+    rc, out = day2.run(extra=dict(new_machine, charrnn_train_resume_from=str(day2.tmp / 'nothing.t7'),
+                                  charrnn_train_state='restarted'))
+    assert rc != 0 and 'charrnn_train_resume_from %s/nothing.t7 is not a file on the controller' % day2.tmp in out

@@ -84,6 +84,15 @@ def test_later_runs_belong_to_the_savefile_and_get_their_own_names(tmp_path):
     assert _checkpoints.run_number('gru', 'lstm') is None
 
 
+def test_a_checkpoint_about_to_be_brought_in_counts_as_present(tmp_path):
+    elsewhere = '/home/u/lm_lstm.run3_epoch4.35_1.5740.t7'
+    assert _checkpoints.run_savefile(str(tmp_path), 'lstm', also=[elsewhere]) == 'lstm.run4'
+    assert _checkpoints.run_savefile(str(tmp_path), 'lstm', also=['/x/lm_gru_epoch1.00_1.0000.t7']) == 'lstm'
+    _touch(tmp_path, 'lm_lstm.run7_epoch10.00_1.2000.t7', 1000)
+    assert _checkpoints.run_savefile(str(tmp_path), 'lstm', also=[elsewhere]) == 'lstm.run8'
+    assert _checkpoints.base_savefile('lstm.run3') == 'lstm' and _checkpoints.base_savefile('lstm') == 'lstm'
+
+
 def test_same_mtime_tie_breaks_on_epoch(tmp_path):
     _touch(tmp_path, 'lm_lstm_epoch2.00_1.0000.t7', 1000)
     _touch(tmp_path, 'lm_lstm_epoch1.00_1.0000.t7', 1000)

@@ -677,3 +677,73 @@ def test_warns_when_the_run_will_not_fit_in_memory(module_runner, base_args, fak
     monkeypatch.setattr(_resources, 'available_memory_bytes', lambda: 64 << 30)
     r = run(module_runner, base_args, check_mode=True)
     assert r['memory']['fits'] is True and not [w for w in r['warnings'] if 'MiB of memory' in w]
+
+
+def _trained_elsewhere(module_runner, base_args, tmp_path, monkeypatch):
+    """A checkpoint another machine trained (the same corpus), outside this checkout: its path."""
+    monkeypatch.setenv('STANDIN_SLEEP', '0')
+    other = tmp_path / 'other-machine'
+    other.mkdir()
+    for name in ('train.lua', 'sample.lua'):
+        (other / name).write_text((tmp_path / name).read_text())
+    (other / 'data' / 'tiny').mkdir(parents=True)
+    (other / 'data' / 'tiny' / 'input.txt').write_text((tmp_path / 'data' / 'tiny' / 'input.txt').read_text())
+    r = run(module_runner, dict(base_args, chdir=str(other), session=base_args['session'] + '-o'))
+    assert _wait_for(lambda: _trainlog.exit_status(open(r['log_path']).read().splitlines()) == 0)
+    newest = sorted((other / 'cv').glob('lm_lstm_epoch*.t7'), key=lambda p: p.stat().st_mtime)[-1]
+    brought = tmp_path / 'brought'
+    brought.mkdir()
+    (brought / newest.name).write_bytes(newest.read_bytes())
+    os.utime(str(brought / newest.name), (1000000000, 1000000000))
+    return brought / newest.name
+
+
+def test_resume_from_starts_a_new_machine_from_another_s_checkpoint(module_runner, base_args, charrnn_dir,
+                                                                    fake_screen, tmp_path, monkeypatch):
+    source = _trained_elsewhere(module_runner, base_args, tmp_path, monkeypatch)
+    args = dict(base_args, resume_from=str(source))
+    would = run(module_runner, args, check_mode=True)
+    copy = str(charrnn_dir / 'cv' / source.name)
+    assert would['resumed_from'] == copy and would['imported_from'] == str(source)
+    assert would['savefile'] == 'lstm.run2' and not os.path.exists(copy)
+    r = run(module_runner, args)
+    assert r['resumed_from'] == copy and r['imported_from'] == str(source) and r['savefile'] == 'lstm.run2'
+    assert r['command'][-4:] == ['-savefile', 'lstm.run2', '-init_from', copy]
+    assert open(copy, 'rb').read() == source.read_bytes() and os.stat(copy).st_mtime == 1000000000
+    assert _wait_for(lambda: _trainlog.exit_status(open(r['log_path']).read().splitlines()) == 0)
+    # the host has checkpoints of its own now: a re-run resumes from the latest of them, never from the import
+    again = run(module_runner, dict(args, state='restarted'))
+    assert again['resumed_from'] != copy and 'lstm.run2_epoch' in again['resumed_from']
+    assert again['imported_from'] is None
+    assert any(w.startswith('resume_from %s is left alone' % source) for w in again['warnings'])
+
+
+def test_resume_from_that_does_not_fit_fails_before_anything_changes(module_runner, module_fail, base_args,
+                                                                     charrnn_dir, fake_screen, tmp_path,
+                                                                     monkeypatch):
+    source = _trained_elsewhere(module_runner, base_args, tmp_path, monkeypatch)
+    (charrnn_dir / 'data' / 'tiny' / 'input.txt').write_text('Another corpus, other letters: XYZ 0123456789.\n' * 500)
+    started = len(fake_screen.started)
+    with pytest.raises(module_fail) as e:
+        run(module_runner, dict(base_args, resume_from=str(source)))
+    msg = e.value.result['msg']
+    assert msg.startswith('resume_from: training cannot resume from %s: vocabulary' % source), msg
+    assert 'Nothing was copied, stopped or started' in msg
+    assert not (charrnn_dir / 'cv').exists() or not list((charrnn_dir / 'cv').glob('*.t7'))
+    assert len(fake_screen.started) == started
+
+
+@pytest.mark.parametrize('name,override,fragment', [
+    ('lm_lstm_epoch1.00_2.0000.t7', {'resume': False}, 'resume_from needs resume=true'),
+    ('missing/lm_lstm_epoch1.00_2.0000.t7', {}, 'is not a file this user'),
+    ('checkpoint.t7', {}, 'is not named as char-rnn names checkpoints'),
+    ('lm_gru.run2_epoch1.00_2.0000.t7', {}, "is a checkpoint of savefile 'gru.run2', and the run's savefile is "
+                                            "'lstm': set options.savefile to 'gru' to continue that model"),
+])
+def test_resume_from_is_refused_with_the_fix(module_runner, module_fail, base_args, tmp_path, name, override,
+                                             fragment):
+    if not name.startswith('missing/'):
+        (tmp_path / name).write_text('x')
+    with pytest.raises(module_fail) as e:
+        run(module_runner, dict(base_args, resume_from=str(tmp_path / name), **override), check_mode=True)
+    assert fragment in e.value.result['msg']
