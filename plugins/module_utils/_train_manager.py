@@ -9,6 +9,7 @@ start it, or leave a finished one alone), then apply the plan. Check mode report
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import functools
 import os
 import sys
 
@@ -18,6 +19,7 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _data
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _files
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _interruption_notice
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _lstm_step
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _notifications
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _processes
@@ -100,6 +102,7 @@ class TrainManager:
             (p['keep'] < 0, 'keep must be 0 (keep every checkpoint) or more, got %d' % p['keep']),
             (p['stop_timeout'] < 0, 'stop_timeout must be >= 0, got %d' % p['stop_timeout']),
             (notice_error, notice_error),
+            (p['stall_minutes'] < 0, 'stall_minutes must be 0 (no stall notice) or more, got %d' % p['stall_minutes']),
             (p['checkpoint_minutes'] < 0,
              'checkpoint_minutes must be 0 (no checkpoints asked for by time) or more, got %d'
              % p['checkpoint_minutes']),
@@ -391,6 +394,28 @@ class TrainManager:
         if not status['alive']:
             warn('screen session %s is gone but its trainer (pid %s) still runs' % (p['session'], status['pid']))
 
+    def helpers(self, resumed_from):
+        """(the programs that run beside the new trainer, the one that runs after it): the interruption notice
+        watcher and the notifier, as the options ask for them."""
+        p, pid_file = self.p, _paths.pid_path(self.log_path)
+        helpers, after = [], None
+        watcher = _interruption_notice.watcher_argv(sys.executable, p['interruption_notice'],
+                                                    p['interruption_notice_url'], pid_file, self.log_path)
+        if watcher:
+            helpers.append(watcher)
+        if p['notify_command']:
+            try:
+                _notifications.write_command(self.log_path, p['notify_command'])
+            except (IOError, OSError) as e:
+                self.module.fail_json(msg='cannot keep the notify command in %s: %s'
+                                          % (_notifications.command_path(self.log_path), e))
+            notifier = functools.partial(_notifications.notifier_argv, sys.executable, log_path=self.log_path,
+                                         session=p['session'], pid_file=pid_file,
+                                         stall_seconds=p['stall_minutes'] * 60)
+            helpers.append(notifier('watch', resumed_from=resumed_from))
+            after = notifier('end')
+        return helpers, after
+
     def apply_start(self, plan):
         module, p, result, status = self.module, self.p, self.result, plan.status
         th, dataset, resume = plan.needs['th'], plan.needs['dataset'], plan.needs['resume']
@@ -430,15 +455,13 @@ class TrainManager:
                         'no checkpoint when it is stopped and none every checkpoint_minutes, so a stop, a reboot '
                         'or a power loss loses the iterations since its last checkpoint (eval_val_every). '
                         'precision=float has both')
+        helpers, after = self.helpers(resume['resume_from'])
         try:
             pid, warnings = self.trainer.start(self.chdir, argv, record, self.env, stdbuf=module.get_bin_path('stdbuf'),
                                                keep=p['keep'], startup_timeout=p['startup_timeout'],
                                                exec_prefix=_requested_checkpoints.trainer_exec(
                                                    sys.executable, _precision.needs_launcher(p['precision'])),
-                                               watcher=_interruption_notice.watcher_argv(
-                                                   sys.executable, p['interruption_notice'],
-                                                   p['interruption_notice_url'], _paths.pid_path(self.log_path),
-                                                   self.log_path))
+                                               helpers=helpers, after=after)
         except _trainer.TrainerError as e:
             module.fail_json(msg=e.msg, **e.details)
         for w in warnings:

@@ -313,10 +313,11 @@ class Trainer:
         return moved
 
     def start(self, chdir, argv, record, env, stdbuf=None, keep=0, startup_timeout=300, exec_prefix=None,
-              watcher=None):
+              helpers=None, after=None):
         """Start the wrapper in screen, find the trainer's pid and wait until it trains.
 
-        exec_prefix runs before argv in the trainer's process, watcher beside it (see _wrapper.build_wrapper).
+        exec_prefix runs before argv in the trainer's process, helpers beside it, after once it has ended (see
+        _wrapper.build_wrapper).
 
         record: what the state file keeps of the run besides what start knows (base_command,
         checkpoint_dir, data_dir, resumed_from). Returns (pid, warnings); raises TrainerError when the
@@ -359,7 +360,7 @@ class Trainer:
             warnings.append('stdbuf (coreutils) not found: the trainer output is block-buffered, the log may lag')
         wrapper = _wrapper.build_wrapper(chdir, argv, env, log_path, pid_file, stdbuf=stdbuf, keep=keep,
                                          checkpoint_dir=self.checkpoint_dir, savefile=self.savefile,
-                                         exec_prefix=exec_prefix, watcher=watcher)
+                                         exec_prefix=exec_prefix, helpers=helpers, after=after)
         rc, err = _screen.start_session(self.screen_bin, self.session, wrapper, self.runner, cwd=chdir)
         if rc != 0:
             raise TrainerError('screen failed to start session %s (rc %d): %s' % (self.session, rc, err.strip()),

@@ -39,7 +39,7 @@ DEFAULT_STOPS = 'trap - HUP INT TERM;'
 
 
 def build_wrapper(chdir, argv, env, log_path, pid_file, stdbuf=None, shell='/bin/sh', keep=0,
-                  checkpoint_dir=None, savefile=None, prune_every=60, exec_prefix=None, watcher=None):
+                  checkpoint_dir=None, savefile=None, prune_every=60, exec_prefix=None, helpers=None, after=None):
     """argv (for `screen -dmS <session> ...`) of the shell that runs the trainer.
 
     The inner shell writes its pid, then execs env/stdbuf/exec_prefix/th, so
@@ -50,9 +50,10 @@ def build_wrapper(chdir, argv, env, log_path, pid_file, stdbuf=None, shell='/bin
     in the screen window.  When the trainer ends, a last line records its
     exit status.  With keep > 0, a background loop prunes the checkpoints of
     savefile in checkpoint_dir every prune_every seconds and once at the end
-    (PRUNE_FUNCTION), so that a run of days cannot fill the disk. watcher, an
-    argv, runs in the background while the trainer does (the interruption
-    notice watcher of _interruption_notice) and is ended with it.
+    (PRUNE_FUNCTION), so that a run of days cannot fill the disk. helpers,
+    argvs, run in the background while the trainer does and are ended with it
+    (the watcher of _interruption_notice, the notifier of _notifications);
+    after, an argv, runs once the exit status is logged.
     """
     inner_cmd = ['exec', 'env'] + ['%s=%s' % (k, env[k]) for k in sorted(env)]
     if stdbuf:
@@ -61,9 +62,11 @@ def build_wrapper(chdir, argv, env, log_path, pid_file, stdbuf=None, shell='/bin
     inner = 'echo $$ > %s; %s' % (quote(pid_file), ' '.join(quote(a) for a in inner_cmd))
     run = '{ %s -c %s; echo "%s $?"; } 2>&1 | tee -a %s >/dev/null' % (
         quote(shell), quote(inner), RUN_END_PREFIX, quote(log_path))
-    if watcher:
-        run = '( %s exec %s ) & watcher=$!; %s; kill $watcher 2>/dev/null' % (
-            DEFAULT_STOPS, ' '.join(quote(a) for a in watcher), run)
+    if after:
+        run = '%s; %s' % (run, ' '.join(quote(a) for a in after))
+    for n, helper in enumerate(helpers or []):
+        run = '( %s exec %s ) & helper%d=$!; %s; kill $helper%d 2>/dev/null' % (
+            DEFAULT_STOPS, ' '.join(quote(a) for a in helper), n, run, n)
     if keep and keep > 0:
         prune_args = '%s %s %d' % (quote(checkpoint_dir), quote(savefile), int(keep))
         run = ('%s; ( %s while sleep %d; do prune %s; done ) & pruner=$!; %s; kill $pruner 2>/dev/null; prune %s'

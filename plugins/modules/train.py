@@ -254,6 +254,28 @@ options:
         metadata proxy or a test service. Needs O(interruption_notice).
     type: str
     default: ''
+  notify_command:
+    description:
+      - "A command to run on the host, as the task's user, when the run starts or resumes, stalls (see
+        O(stall_minutes)), or ends: finished, stopped (with the checkpoint it saved, or killed), interrupted by the
+        cloud (O(interruption_notice)), or crashed (a Lua error, NaN, an exploding loss, another exit status). It
+        runs with C(/bin/sh -c), with C(CHARRNN_EVENT) (V(started), V(resumed), V(stalled), V(finished), V(stopped),
+        V(interrupted) or V(crashed)), C(CHARRNN_MESSAGE), C(CHARRNN_SESSION), C(CHARRNN_HOST) and C(CHARRNN_LOG) in
+        its environment and the same as a JSON object on its standard input, for at most a minute; what it prints
+        and its exit status go to the run's log as C([charrnn] notify: ...) lines."
+      - "For example C(curl -fsS -d \"$CHARRNN_HOST: $CHARRNN_EVENT, $CHARRNN_MESSAGE\" https://ntfy.sh/<topic>),
+        or a mail command."
+      - The command may carry a secret (a webhook's token); it is kept in a file next to the log that only the
+        task's user can read, never on a command line, and hidden in the task's output.
+      - Empty runs nothing. Applies from the next start of the trainer.
+    type: str
+    default: ''
+  stall_minutes:
+    description:
+      - With O(notify_command), the minutes without a new line in the trainer's log after which the run counts
+        as stalled and the command hears of it, once until the log moves again. V(0) turns it off.
+    type: int
+    default: 30
 extends_documentation_fragment:
   - rnn_bootstrap.charrnn.attributes
   - rnn_bootstrap.charrnn.training_run
@@ -448,6 +470,8 @@ def main():
         checkpoint_minutes=dict(type='int', default=10),
         interruption_notice=dict(type='str', default='none', choices=['none', 'ec2', 'gcp']),
         interruption_notice_url=dict(type='str', default=''),
+        notify_command=dict(type='str', default='', no_log=True),
+        stall_minutes=dict(type='int', default=30),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     TrainManager(module).run()

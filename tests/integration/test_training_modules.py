@@ -413,3 +413,30 @@ def test_a_preemption_notice_stops_the_trainer_after_a_checkpoint(play, charrnn_
     assert training['interruption'] == 'GCP preemption notice'
     assert training['stopped_on'] == 'SIGTERM' and training['exit_status'] == 0 and training['status'] == 'stopped'
     assert report['latest']['name'] == os.path.basename(training['last_checkpoint']) and report['in_progress'] == []
+
+
+def test_the_notify_command_hears_a_start_a_stop_a_resume_and_a_crash(play, charrnn_dir, tmp_path):
+    told = tmp_path / 'told.txt'
+    command = 'echo "$CHARRNN_EVENT|$CHARRNN_MESSAGE" >> %s' % told
+    s = play.session()
+    start, dummy, stopped = play.run([
+        train_task(charrnn_dir, s, notify_command=command, options={'max_epochs': 50}),
+        ckpt_task(charrnn_dir, s, wait='first', timeout=60),
+        train_task(charrnn_dir, s, state='stopped'),
+    ], env={'STANDIN_SLEEP': '0.05'})
+    assert not start.get('failed') and stopped['changed'], (start, stopped)
+    assert told.name not in repr(start)  # no_log: the command, which may carry a token, is not in the result
+    resumed = play.run([train_task(charrnn_dir, s, notify_command=command, options={'max_epochs': 50})],
+                       env={'STANDIN_SLEEP': '0.05', 'STANDIN_CRASH_AT': '3'})[0]
+    end = time.time() + 20
+    while len(told.read_text().splitlines()) < 4 and time.time() < end:
+        time.sleep(0.2)
+    lines = told.read_text().splitlines()
+    assert lines[0] == 'started|training from scratch'
+    assert re.match(r'^stopped\|stopped on SIGTERM at iteration \d+ of 1900, after a checkpoint$', lines[1]), lines
+    assert resumed['failed'] and '-init_from' in resumed['command'], resumed  # the crash fails the task
+    assert lines[2] == 'resumed|resumed from %s' % resumed['command'][resumed['command'].index('-init_from') + 1]
+    assert lines[3] == ('crashed|exit status 1 at iteration 2 of 1900: /opt/torch/install/bin/luajit: '
+                        '/opt/torch/install/share/lua/5.1/nn/THNN.lua:110: not enough memory'), lines
+    assert oct(os.stat(start['log_path'] + '.notify').st_mode & 0o777) == '0o600'
+    assert command not in open(start['log_path']).read()

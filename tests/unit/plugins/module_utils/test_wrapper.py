@@ -95,14 +95,18 @@ def test_wrapper_prunes_while_and_after_the_trainer_runs(tmp_path):
     assert log.read_text().splitlines()[-1] == '[charrnn] run ended: exit status 0'
 
 
-def test_the_watcher_runs_beside_the_trainer_and_ends_with_it(tmp_path):
+def test_helpers_run_beside_the_trainer_and_end_with_it_then_after_runs(tmp_path):
     script = _fake_trainer(tmp_path / 'trainer', 'sleep 0.5\necho trained\n')
     log = tmp_path / 'train.log'
-    watcher = _fake_trainer(tmp_path / 'watcher', 'echo "watching $1" >> "$2"\nexec sleep 60\n')
+    helper = _fake_trainer(tmp_path / 'helper', 'echo "helping $1" >> "$2"\nexec sleep 60\n')
+    after = _fake_trainer(tmp_path / 'after', 'echo "after: $(tail -n 1 "$1")" >> "$1"\n')
     argv = _wrapper.build_wrapper(str(tmp_path), [str(script)], {}, str(log), str(log) + '.pid',
-                                  watcher=[str(watcher), "it's", str(log)])
+                                  helpers=[[str(helper), "it's", str(log)], [str(helper), 'two', str(log)]],
+                                  after=[str(after), str(log)])
     subprocess.check_call(argv, timeout=30)
     lines = log.read_text().splitlines()
-    assert lines[0] == "watching it's" and lines[1:] == ['trained', '[charrnn] run ended: exit status 0']
-    left = subprocess.run(['pgrep', '-f', str(watcher)], stdout=subprocess.PIPE, check=False).stdout
+    assert sorted(lines[:2]) == ['helping it\'s', 'helping two']
+    assert lines[2:] == ['trained', '[charrnn] run ended: exit status 0',
+                         'after: [charrnn] run ended: exit status 0']
+    left = subprocess.run(['pgrep', '-f', str(helper)], stdout=subprocess.PIPE, check=False).stdout
     assert left == b''
