@@ -12,8 +12,10 @@ with SIGTERM, SIGINT and SIGHUP blocked (TRAINER_EXEC), so that they stay pendin
 trainer; the launcher looks for them (sigpending, through LuaJIT's ffi) after each iteration's optimiser
 step. A pending one makes train.lua itself evaluate and save a checkpoint at the end of that iteration, in
 its own format and naming with a validation loss, and the trainer then exits 0 before the next iteration.
-A stop asked for while the corpus loads waits for the first iteration. When a thread of the trainer does
-not block them (th started otherwise), the launcher leaves them as they were and logs why.
+Until the first optimiser step the launcher's thread takes them again, so a stop while the corpus loads (or
+under a train.lua that never steps through optim.rmsprop) ends the trainer as it would without the launcher.
+When a thread of the trainer does not block them (th started otherwise, or OpenMP threads started while
+loading), the launcher leaves them unblocked and logs why.
 
 Every CHARRNN_CHECKPOINT_SECONDS seconds of wall time since the last checkpoint (0 or unset: never) the
 same happens without the exit, so that a power loss or a kill -9 loses at most that much.
@@ -31,15 +33,15 @@ __metaclass__ = type
 SECONDS_VARIABLE = 'CHARRNN_CHECKPOINT_SECONDS'
 
 
-# Runs the trainer: python -c TRAINER_EXEC block|default <argv>. SIGHUP, SIGINT and SIGTERM get their
-# default action back (the wrapper ignores them, so that it and its tee outlive a stop sent to the whole
-# session, as a shutdown sends it, and log the trainer's end); with block they are also blocked. A blocked
-# mask is kept across exec and inherited by every thread a process starts, so all of th's threads
-# (OpenBLAS starts its own when Torch loads, before the launcher runs) hold them pending for the launcher
-# instead of ending the process.
+# Runs the trainer: python -c TRAINER_EXEC block|default <argv>. SIGHUP, SIGINT and SIGTERM get their default
+# action back (the wrapper ignores them, so that it and its tee outlive a stop sent to the whole session, as a
+# shutdown sends it, and log the trainer's end), and so do SIGPIPE and SIGXFSZ, which Python ignores and exec
+# would hand on. With block the first three are also blocked. A blocked mask is kept across exec and
+# inherited by every thread a process starts, so all of th's threads (OpenBLAS starts its own when Torch
+# loads, before the launcher runs) hold them pending for the launcher instead of ending the process.
 TRAINER_EXEC = ('import os, signal, sys\n'
                 'stops = (signal.SIGHUP, signal.SIGINT, signal.SIGTERM)\n'
-                'for signum in stops:\n'
+                'for signum in stops + (signal.SIGPIPE, signal.SIGXFSZ):  # Python ignores the last two\n'
                 '    signal.signal(signum, signal.SIG_DFL)\n'
                 'if sys.argv[1] == "block":\n'
                 '    signal.pthread_sigmask(signal.SIG_BLOCK, stops)\n'
@@ -65,6 +67,7 @@ local iteration = 0          -- optimiser steps taken, train.lua's i
 local last_saved = os.time() -- a checkpoint, or the start of training
 local requested = nil        -- {iteration, reason, eval_val_every} while train.lua is to save
 local stop_after = nil       -- {signal, path} once the checkpoint a signal asked for is written
+local saved_at = nil         -- {iteration, path} of the last checkpoint train.lua saved
 local watch = nil            -- the blocked signals, once training has begun
 
 -- Why not every thread of this process blocks SIGTERM, SIGINT and SIGHUP (/proc/<pid>/task/*/status,
@@ -89,11 +92,11 @@ local function threads_not_blocking(pid)
   return nil
 end
 
--- SIGTERM, SIGINT and SIGHUP held pending (they would end the trainer between checkpoints), read with sigpending.
-local function block_signals()
+-- The stop signals' mask of the calling thread, through the ffi: {block, unblock, pending}, or nil and why.
+local function signal_mask()
   local ok, ffi = pcall(require, 'ffi')
-  if not ok or ffi.os ~= 'Linux' then
-    return nil, 'no LuaJIT ffi on Linux'
+  if not ok or type(ffi) ~= 'table' or (ffi.os ~= nil and ffi.os ~= 'Linux') then
+    return nil, 'no ffi module on Linux'
   end
   -- each on its own: another piece of Lua in the trainer may have declared one already
   for _, declaration in ipairs({
@@ -111,35 +114,51 @@ local function block_signals()
       return nil, 'no ffi declaration of ' .. name
     end
   end
-  local SIG_BLOCK, SIG_SETMASK = 0, 2 -- Linux on x86, ARM, POWER and s390; MIPS and Alpha differ
-  local arch = tostring(ffi.arch)
-  if arch:find('^mips') then
-    return nil, 'sigprocmask constants of ' .. arch .. ' unknown'
+  local SIG_BLOCK, SIG_UNBLOCK = 0, 1 -- Linux on x86, ARM, POWER and s390; MIPS and Alpha differ
+  if tostring(ffi.arch):find('^mips') then
+    return nil, 'sigprocmask constants of ' .. tostring(ffi.arch) .. ' unknown'
   end
-  local set = ffi.new('charrnn_sigset_t')
+  local set, pending = ffi.new('charrnn_sigset_t'), ffi.new('charrnn_sigset_t')
   ffi.C.sigemptyset(set)
   for signum in pairs(SIGNALS) do ffi.C.sigaddset(set, signum) end
-  local old = ffi.new('charrnn_sigset_t')
-  if ffi.C.sigprocmask(SIG_BLOCK, set, old) ~= 0 then
-    return nil, 'sigprocmask failed'
-  end
+  return {
+    block = function() return ffi.C.sigprocmask(SIG_BLOCK, set, nil) == 0 end,
+    unblock = function() return ffi.C.sigprocmask(SIG_UNBLOCK, set, nil) == 0 end,
+    pending = function()
+      if ffi.C.sigpending(pending) ~= 0 then return nil end
+      for _, signum in ipairs({15, 2, 1}) do
+        if ffi.C.sigismember(pending, signum) == 1 then return SIGNALS[signum] end
+      end
+      return nil
+    end,
+  }
+end
+
+-- The train module starts th with the stop signals blocked in every thread. Until training begins they act as
+-- they do without the launcher: this thread takes them again, so a stop while the corpus loads ends the
+-- trainer at once (and so does any stop, where train.lua never takes an optimiser step through rmsprop).
+local mask, no_mask = signal_mask()
+if mask then
+  mask.unblock()
+else
+  print('[charrnn] SIGTERM, SIGINT and SIGHUP cannot be watched (' .. no_mask .. '): a stop saves no checkpoint, '
+        .. 'and started by the train module the trainer only ends when stop_timeout runs out')
+end
+
+-- Once training has begun: the stop signals held pending in every thread, or nil and why not.
+local function watch_signals()
+  if not mask then return nil, no_mask end
+  if not mask.block() then return nil, 'sigprocmask failed' end
   local stat = io.open('/proc/self/stat')
   local pid = stat and stat:read('*l'):match('^%d+')
   if stat then stat:close() end
   local why = 'no /proc/self/stat'
   if pid then why = threads_not_blocking(pid) end
   if why then
-    ffi.C.sigprocmask(SIG_SETMASK, old, nil) -- as it was: the signals end the trainer, as without the launcher
+    mask.unblock() -- as without the launcher: a stop ends the trainer
     return nil, why
   end
-  local pending = ffi.new('charrnn_sigset_t')
-  return function()
-    if ffi.C.sigpending(pending) ~= 0 then return nil end
-    for _, signum in ipairs({15, 2, 1}) do
-      if ffi.C.sigismember(pending, signum) == 1 then return SIGNALS[signum] end
-    end
-    return nil
-  end
+  return mask.pending
 end
 
 local function request(opt, reason)
@@ -147,11 +166,17 @@ local function request(opt, reason)
   opt.eval_val_every = iteration
 end
 
+local function stop(signal, path)
+  print(string.format('[charrnn] stopped on %s after saving %s at iteration %d', signal, path, iteration))
+  io.stdout:flush()
+  os.exit(0)
+end
+
 -- Called as each optimiser step returns (iteration `iteration` of train.lua has just been computed).
 local function after_step(opt)
   if watch == nil then
     local why
-    watch, why = block_signals()
+    watch, why = watch_signals()
     if watch == nil then
       watch = false
       print('[charrnn] no checkpoint on SIGTERM, SIGINT or SIGHUP (' .. why .. '): a stop loses the iterations since '
@@ -169,13 +194,11 @@ local function after_step(opt)
   end
 end
 
--- Called as each optimiser step begins: ends the trainer once its stop checkpoint is written.
+-- Called as each optimiser step begins: ends the trainer once its stop checkpoint is written, or when a stop
+-- came while train.lua was saving the iteration just done anyway.
 local function before_step(opt)
   if stop_after then
-    print(string.format('[charrnn] stopped on %s after saving %s at iteration %d', stop_after.signal,
-                        stop_after.path, iteration))
-    io.stdout:flush()
-    os.exit(0)
+    stop(stop_after.signal, stop_after.path)
   end
   if requested then
     -- train.lua did not save at the iteration asked for (a train.lua unlike char-rnn's)
@@ -189,6 +212,10 @@ local function before_step(opt)
       os.exit(0)
     end
   end
+  local signal = watch and saved_at and saved_at.iteration == iteration and watch()
+  if signal then
+    stop(signal, saved_at.path)
+  end
 end
 
 local function after(usable, opt, ...)
@@ -198,7 +225,12 @@ end
 
 -- Wraps optim.rmsprop, the step train.lua takes once per iteration.
 function M.install(optim)
-  if type(optim) ~= 'table' or type(optim.rmsprop) ~= 'function' or optim.charrnn_requested_checkpoints then
+  if type(optim) ~= 'table' or optim.charrnn_requested_checkpoints then
+    return
+  end
+  if type(optim.rmsprop) ~= 'function' then
+    print('[charrnn] no checkpoint on a stop or by time: optim has no rmsprop to follow train.lua\'s iterations')
+    io.stdout:flush()
     return
   end
   optim.charrnn_requested_checkpoints = true
@@ -216,6 +248,7 @@ end
 -- Called with every checkpoint train.lua saves, before it is written: puts opt back as it was asked for.
 function M.saving(checkpoint, path)
   last_saved = os.time()
+  saved_at = {iteration = iteration, path = tostring(path)}
   if requested then
     for _, opt in ipairs({rawget(_G, 'opt'), checkpoint.opt}) do
       if type(opt) == 'table' then opt.eval_val_every = requested.eval_val_every end

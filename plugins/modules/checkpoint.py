@@ -268,7 +268,7 @@ training:
       type: int
     stopped_on:
       description:
-        - The signal (V(SIGTERM) or V(SIGINT)) the trainer stopped on after saving the iteration under way (the
+        - The signal (V(SIGTERM), V(SIGINT) or V(SIGHUP)) the trainer stopped on after saving the iteration under way (the
           train module's O(rnn_bootstrap.charrnn.train#module:checkpoint_minutes)); it then exits 0. Null
           otherwise.
       type: str

@@ -218,10 +218,15 @@ options:
     description:
       - "With V(precision=float), checkpoints beyond char-rnn's own every C(eval_val_every) iterations, so that an
         unattended run loses little: the launcher has train.lua save a checkpoint, in its own format and naming
-        and with a validation loss, at the end of the iteration under way when the trainer gets C(SIGTERM) or
-        C(SIGINT) (O(state=stopped), a shutdown or reboot, C(docker stop)), and then exit 0; and after every
-        O(checkpoint_minutes) minutes of training without a checkpoint, so that a power loss or a C(kill -9)
-        loses at most that much. V(0) turns the second off."
+        and with a validation loss, at the end of the iteration under way when the trainer gets C(SIGTERM),
+        C(SIGINT) or C(SIGHUP) (O(state=stopped), a shutdown or reboot, C(docker stop) of a container whose init
+        stops its processes), and then exit 0; and after every O(checkpoint_minutes) minutes of training without a
+        checkpoint, so that a power loss or a C(kill -9) loses at most that much. V(0) turns the second off."
+      - The module starts C(th) with those signals blocked, so that every thread of the trainer holds them for the
+        launcher (a signal otherwise ends the process in whichever thread it reaches, OpenBLAS's among them). Until
+        the first iteration they act as before, and a stop while the corpus loads ends the trainer at once. With
+        O(omp_threads) above 1, OpenMP may start threads that do not block them; the log then says that a stop
+        saves no checkpoint.
       - The trainer logs C([charrnn] SIGTERM received ...) and C([charrnn] stopped on SIGTERM after saving
         <checkpoint> ...); a later start resumes from that checkpoint like from any other (O(resume)), and
         O(keep) counts these checkpoints like any other.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The checkpoints the launcher has train.lua save on request, with real Torch and char-rnn, run by hand
 # (the automated tests use LuaJIT with a stand-in for torch, and the stand-in trainer):
-#   1. started as the train module starts it (SIGTERM and SIGINT blocked, OpenBLAS with two threads), a
+#   1. started as the train module starts it (the stop signals blocked, OpenBLAS with two threads), a
 #      trainer sent SIGTERM mid-run finishes the iteration under way, saves it as a checkpoint with a
 #      validation loss, says so and exits 0; the seconds from the signal to the exit are printed;
 #   2. plain `th sample.lua` samples that checkpoint and plain `th train.lua -init_from` resumes from it;
@@ -22,10 +22,10 @@ export OPENBLAS_NUM_THREADS=2
 mkdir -p "$work/data"
 head -c 200000 "$char_rnn/data/tinyshakespeare/input.txt" >"$work/data/input.txt"
 model=(-rnn_size 64 -num_layers 2 -seq_length 50 -batch_size 50 -eval_val_every 100000 -max_epochs 50 -seed 123)
-mapfile -t blocking < <(collection_python '
+mapfile -d '' -t blocking < <(collection_python '
 import sys
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _requested_checkpoints
-print("\n".join(_requested_checkpoints.blocking_exec(sys.argv[1])))' "$python")
+sys.stdout.write("\0".join(_requested_checkpoints.trainer_exec(sys.argv[1], True)))' "$python")
 
 # start <log> <blocked|plain> [env...]: a float trainer in the background; sets $pid
 start() {
@@ -101,7 +101,7 @@ kill -TERM "$pid"
 status=0
 wait "$pid" || status=$?
 [ "$status" = 143 ] || fail "the plain trainer exited $status after SIGTERM, not 143"
-grep -aq '^\[charrnn\] no checkpoint on SIGTERM or SIGINT (thread [0-9]* of the trainer does not block them' "$log" \
+grep -aq '^\[charrnn\] no checkpoint on SIGTERM, SIGINT or SIGHUP (thread [0-9]* of the trainer does not block them' "$log" \
   || { tail -n 20 "$log" >&2; fail "no line saying why a stop saves nothing"; }
 ok "$(grep -a '^\[charrnn\] no checkpoint' "$log" | tr -d '\t' | cut -c1-110)...; SIGTERM ended it (143)"
 echo "all checks passed"
