@@ -30,10 +30,10 @@ POLL_SECONDS = 5
 WATCHER_CODE = r'''
 import json, os, signal, sys, time
 try:
-    from urllib.request import Request, build_opener
+    from urllib.request import ProxyHandler, Request, build_opener
     from urllib.error import HTTPError
 except ImportError:
-    from urllib2 import Request, build_opener, HTTPError
+    from urllib2 import ProxyHandler, Request, build_opener, HTTPError
 provider, url, pid_file, log_path, every = sys.argv[1:6]
 
 
@@ -45,7 +45,8 @@ def log(text):
 def ask(address, method='GET', **headers):
     request = Request(address, headers=headers)
     request.get_method = lambda: method
-    return build_opener().open(request, timeout=2).read().decode('utf-8', 'replace').strip()
+    # the metadata service answers on the machine's own link, never through an http_proxy of the environment
+    return build_opener(ProxyHandler({})).open(request, timeout=2).read().decode('utf-8', 'replace').strip()
 
 
 def notice():

@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -74,13 +75,13 @@ def metadata():
     server.server_close()
 
 
-def start_watcher(tmp_path, provider, url):
+def start_watcher(tmp_path, provider, url, **env):
     trainer = subprocess.Popen(['sleep', '60'])
     pid_file = tmp_path / 'train.log.pid'
     pid_file.write_text('%d\n' % trainer.pid)
     log = tmp_path / 'train.log'
     argv = _interruption_notice.watcher_argv(sys.executable, provider, url, str(pid_file), str(log), every=0.1)
-    return trainer, subprocess.Popen(argv), log
+    return trainer, subprocess.Popen(argv, env=dict(os.environ, **env)), log
 
 
 def finish(*procs):
@@ -95,7 +96,8 @@ def finish(*procs):
     ('gcp', '/computeMetadata/v1/instance/preempted', 'GCP preemption notice'),
 ])
 def test_a_notice_stops_the_trainer_once_and_is_logged(tmp_path, metadata, provider, path, said):
-    trainer, watcher, log = start_watcher(tmp_path, provider, metadata + path)
+    # a proxy of the environment (here one that answers nothing) is not asked: the metadata service is local
+    trainer, watcher, log = start_watcher(tmp_path, provider, metadata + path, http_proxy='http://127.0.0.1:9')
     try:
         time.sleep(1)
         assert trainer.poll() is None and watcher.poll() is None  # asked, no notice yet
