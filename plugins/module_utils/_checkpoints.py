@@ -55,6 +55,20 @@ def parse_name(name):
     }
 
 
+def file_problem(path):
+    """What keeps path from being read as a checkpoint by this user, as a phrase that follows the path, or
+    None."""
+    if parse_name(path) is None:
+        return 'is not a char-rnn checkpoint name (lm_<savefile>_epoch<E>_<loss>.t7)'
+    if not os.path.exists(path):
+        return 'does not exist'
+    if not os.path.isfile(path):
+        return 'is not a file'
+    if not os.access(path, os.R_OK):
+        return 'is not readable by this user (uid %d)' % os.getuid()
+    return None
+
+
 def run_number(checkpoint_savefile, savefile):
     """1 for <savefile> itself, N for a later run's <savefile>.run<N>, None for another savefile."""
     if checkpoint_savefile == savefile:

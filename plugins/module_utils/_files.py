@@ -10,7 +10,6 @@ __metaclass__ = type
 
 import errno
 import os
-import shutil
 
 
 def nearest_existing_dir(path):
@@ -80,19 +79,3 @@ def write_if_changed(path, data, check_mode=False, mode=None, replace=os.rename,
                 pass
             raise
     return True, old
-
-
-def copy_file(source, dest):
-    """Copy source to dest with its modification time, through a temporary file next to dest that is then
-    renamed over it, so that nothing ever sees half a copy."""
-    tmp = '%s.%d.tmp' % (dest, os.getpid())
-    try:
-        shutil.copyfile(source, tmp)
-        shutil.copystat(source, tmp)
-        os.rename(tmp, dest)
-    except (IOError, OSError):
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

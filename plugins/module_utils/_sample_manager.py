@@ -118,15 +118,10 @@ class SampleManager:
             return pick['path']
         path = _paths.resolve(p['checkpoint'], chdir)
         name = os.path.basename(path)
-        if _checkpoints.parse_name(name) is None:
-            module.fail_json(msg="checkpoint %s is not a char-rnn checkpoint name (lm_<savefile>_epoch<E>_<loss>.t7); "
-                                 "give a checkpoint file, or latest or best" % path)
-        if not os.path.exists(path):
-            module.fail_json(msg='checkpoint %s does not exist' % path)
-        if not os.path.isfile(path):
-            module.fail_json(msg='checkpoint %s is not a file' % path)
-        if not os.access(path, os.R_OK):
-            module.fail_json(msg='checkpoint %s is not readable by this user (uid %d)' % (path, os.getuid()))
+        problem = _checkpoints.file_problem(path)
+        if problem:
+            fix = '; give a checkpoint file, or latest or best' if _checkpoints.parse_name(name) is None else ''
+            module.fail_json(msg='checkpoint %s %s%s' % (path, problem, fix))
         # not one still being written
         directory = os.path.dirname(path)
         info = _checkpoints.parse_name(name)

@@ -11,6 +11,7 @@ __metaclass__ = type
 
 import functools
 import os
+import shutil
 import sys
 
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _blas
@@ -121,14 +122,12 @@ class TrainManager:
         if not self.p['resume_from']:
             return None
         path = _paths.resolve(self.p['resume_from'], self.chdir)
-        info = _checkpoints.parse_name(path)
         fail = self.module.fail_json
-        if not os.path.isfile(path) or not os.access(path, os.R_OK):
-            fail(msg='resume_from %s is not a file this user (uid %d) can read: copy the checkpoint to resume '
-                     'from onto the host first' % (path, os.getuid()))
-        if info is None:
-            fail(msg="resume_from %s is not named as char-rnn names checkpoints (lm_<savefile>_epoch<epoch>_"
-                     "<val_loss>.t7): give the checkpoint's own name" % path)
+        problem = _checkpoints.file_problem(path)
+        if problem:
+            fail(msg='resume_from %s %s: bring the checkpoint to continue onto the host under the name char-rnn '
+                     'gave it' % (path, problem))
+        info = _checkpoints.parse_name(path)
         if _checkpoints.run_number(info['savefile'], self.savefile) is None:
             fail(msg="resume_from %s is a checkpoint of savefile '%s', and the run's savefile is '%s': set options."
                      "savefile to '%s' to continue that model" % (path, info['savefile'], self.savefile,
@@ -264,7 +263,7 @@ class TrainManager:
         why it is left alone)."""
         if not self.resume_from or not self.p['resume']:
             return None
-        if resumed or _checkpoints.list_checkpoints(self.checkpoint_dir, self.savefile):
+        if resumed:
             self.module.warn('resume_from %s is left alone: %s already has checkpoints of savefile %s, and the '
                              'run resumes from the latest of them (%s)'
                              % (self.resume_from, self.checkpoint_dir, self.savefile, resumed))
@@ -277,12 +276,19 @@ class TrainManager:
 
     def import_checkpoint(self, source):
         """Copies resume_from into checkpoint_dir (keeping its time, so that later checkpoints are newer) and
-        returns the copy's path; fails the module, having started nothing, when it cannot."""
+        returns the copy's path; fails the module, having stopped and started nothing, when it cannot."""
         dest = self.imported_path(source)
+        tmp = '%s.%d.tmp' % (dest, os.getpid())
         try:
-            _files.copy_file(source, dest)
+            _files.makedirs(self.checkpoint_dir)
+            shutil.copyfile(source, tmp)
+            shutil.copystat(source, tmp)
         except (IOError, OSError) as e:
-            self.module.fail_json(msg='cannot copy resume_from %s to %s: %s' % (source, dest, e))
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            self.module.fail_json(msg='cannot copy resume_from %s to %s: %s; nothing was stopped or started'
+                                      % (source, dest, e))
+        self.module.atomic_move(tmp, dest)
         return dest
 
     def resume_plan(self, th, dataset, checkpoint):
@@ -428,17 +434,18 @@ class TrainManager:
                 module.fail_json(msg='cannot write the precision launcher %s: %s; fix the permissions of its '
                                      'directory or set precision=double to run train.lua without it'
                                      % (self.launcher, e))
+        # Before a running trainer is stopped: a checkpoint that cannot be brought in changes nothing.
+        result['imported_from'] = plan.needs['imported']
+        imported = self.import_checkpoint(plan.needs['imported']) if plan.needs['imported'] else None
         if status['running']:  # restarted
             result['stopped_pids'] = self.trainer.stop(status, p['stop_timeout'])
         elif p['state'] == 'restarted':
             result['stopped_pids'] = []
         resumed_now, truncated = self.resume_point()
-        result['imported_from'] = None
-        if resumed_now != plan.needs['resumed']:  # the stopped trainer finished a checkpoint meanwhile
+        if imported:  # as planned and checked, whatever the stopped trainer saved meanwhile
+            resume = dict(resume, resume_from=imported)
+        elif resumed_now != plan.needs['resumed']:  # the stopped trainer finished a checkpoint meanwhile
             resume = self.resume_plan(th, dataset, resumed_now)
-        elif plan.needs['imported']:
-            resume = dict(resume, resume_from=self.import_checkpoint(plan.needs['imported']))
-            result['imported_from'] = plan.needs['imported']
         result['set_aside'] = self.trainer.set_aside(truncated)
         for path in result['set_aside']:
             module.warn('the last trainer died while writing %s: renamed it so that nothing takes it for a '

@@ -333,7 +333,9 @@ def test_a_run_moves_to_a_new_machine_through_the_controller(day2):
     for pid in trainer_pids(day2.checkout):
         os.kill(pid, 9)
 
-    new_machine = {'charrnn_dir': str(day2.tmp / 'new-machine'), 'charrnn_train_resume_from': str(kept[-1]),
+    # as typed, relative to where ansible-playbook runs
+    relative = os.path.relpath(str(kept[-1]), str(day2.tmp / ('run%d' % (day2.runs + 1))))
+    new_machine = {'charrnn_dir': str(day2.tmp / 'new-machine'), 'charrnn_train_resume_from': relative,
                    'charrnn_train_session': day2.session + '-new'}
     day2.session = new_machine['charrnn_train_session']
     rc, out = day2.run(extra=new_machine)
@@ -351,7 +353,9 @@ def test_a_run_moves_to_a_new_machine_through_the_controller(day2):
     assert rc == 0, out
     said = shown(out, 'rnn_bootstrap.charrnn.training : Say how training runs')
     assert 'resumed from %s/new-machine/cv/lm_lstm.run2_epoch' % day2.tmp in said, said
-    assert '[WARNING]: resume_from %s/new-machine/cv/resume-from/%s is left alone' % (day2.tmp, kept[-1].name) in out
+    # ansible-core 2.16 wraps long warnings at the terminal's width, at spaces and hyphens
+    warned = '[WARNING]: resume_from %s/new-machine/cv/resume-from/%s is left alone' % (day2.tmp, kept[-1].name)
+    assert ''.join(warned.split()) in ''.join(out.split())
 
     # a checkpoint the controller does not have fails before anything changes on the host
     rc, out = day2.run(extra=dict(new_machine, charrnn_train_resume_from=str(day2.tmp / 'nothing.t7'),

@@ -55,19 +55,3 @@ def test_write_if_changed_failure_leaves_the_old_file(tmp_path):
     with open(path, 'rb') as f:
         assert f.read() == b'old'
     assert os.listdir(str(tmp_path)) == ['out.txt']
-
-
-def test_copy_file_keeps_the_time_and_leaves_nothing_half_written(tmp_path):
-    source = tmp_path / 'lm_lstm_epoch1.00_2.0000.t7'
-    source.write_bytes(b'checkpoint' * 1000)
-    os.utime(str(source), (1000000000, 1000000000))
-    dest = tmp_path / 'cv' / source.name
-    dest.parent.mkdir()
-    _files.copy_file(str(source), str(dest))
-    assert dest.read_bytes() == source.read_bytes() and os.stat(str(dest)).st_mtime == 1000000000
-    assert sorted(os.listdir(str(dest.parent))) == [source.name]
-    with pytest.raises(OSError):
-        _files.copy_file(str(source), str(tmp_path / 'missing' / source.name))
-    with pytest.raises(OSError):
-        _files.copy_file(str(tmp_path / 'nothing.t7'), str(dest))
-    assert dest.read_bytes() == source.read_bytes() and sorted(os.listdir(str(dest.parent))) == [source.name]

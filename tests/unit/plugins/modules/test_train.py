@@ -735,8 +735,8 @@ def test_resume_from_that_does_not_fit_fails_before_anything_changes(module_runn
 
 @pytest.mark.parametrize('name,override,fragment', [
     ('lm_lstm_epoch1.00_2.0000.t7', {'resume': False}, 'resume_from needs resume=true'),
-    ('missing/lm_lstm_epoch1.00_2.0000.t7', {}, 'is not a file this user'),
-    ('checkpoint.t7', {}, 'is not named as char-rnn names checkpoints'),
+    ('missing/lm_lstm_epoch1.00_2.0000.t7', {}, 'does not exist: bring the checkpoint to continue onto the host'),
+    ('checkpoint.t7', {}, 'is not a char-rnn checkpoint name (lm_<savefile>_epoch<E>_<loss>.t7): bring'),
     ('lm_gru.run2_epoch1.00_2.0000.t7', {}, "is a checkpoint of savefile 'gru.run2', and the run's savefile is "
                                             "'lstm': set options.savefile to 'gru' to continue that model"),
 ])
