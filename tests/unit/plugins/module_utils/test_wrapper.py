@@ -7,8 +7,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import signal
 import subprocess
+import sys
+import time
 
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _processes
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _requested_checkpoints
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _threads
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainlog
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _wrapper
@@ -98,7 +103,7 @@ def test_wrapper_prunes_while_and_after_the_trainer_runs(tmp_path):
 def test_helpers_run_beside_the_trainer_and_end_with_it_then_after_runs(tmp_path):
     script = _fake_trainer(tmp_path / 'trainer', 'sleep 0.5\necho trained\n')
     log = tmp_path / 'train.log'
-    helper = _fake_trainer(tmp_path / 'helper', 'echo "helping $1" >> "$2"\nexec sleep 60\n')
+    helper = _fake_trainer(tmp_path / 'helper', 'echo "helping $1" >> "$2"\necho $$ >> "$2.helpers"\nexec sleep 60\n')
     after = _fake_trainer(tmp_path / 'after', 'echo "after: $(tail -n 1 "$1")" >> "$1"\n')
     argv = _wrapper.build_wrapper(str(tmp_path), [str(script)], {}, str(log), str(log) + '.pid',
                                   helpers=[[str(helper), "it's", str(log)], [str(helper), 'two', str(log)]],
@@ -108,5 +113,23 @@ def test_helpers_run_beside_the_trainer_and_end_with_it_then_after_runs(tmp_path
     assert sorted(lines[:2]) == ['helping it\'s', 'helping two']
     assert lines[2:] == ['trained', '[charrnn] run ended: exit status 0',
                          'after: [charrnn] run ended: exit status 0']
-    left = subprocess.run(['pgrep', '-f', str(helper)], stdout=subprocess.PIPE, check=False).stdout
-    assert left == b''
+    pids = [int(p) for p in (tmp_path / 'train.log.helpers').read_text().split()]
+    assert len(pids) == 2
+    time.sleep(0.2)
+    assert not any(_processes.pid_alive(p) for p in pids)  # both ended with the trainer
+
+
+def test_a_stop_sent_to_the_whole_wrapper_reaches_only_the_trainer(tmp_path):
+    """With the trainer exec giving the trainer its stop signals back, the wrapper and its tee outlive a SIGTERM
+    to every process (as a shutdown sends it) and log how the trainer ended."""
+    script = _fake_trainer(tmp_path / 'trainer', 'echo started\nexec sleep 60\n')
+    log = tmp_path / 'train.log'
+    argv = _wrapper.build_wrapper(str(tmp_path), [str(script)], {}, str(log), str(log) + '.pid',
+                                  exec_prefix=_requested_checkpoints.trainer_exec(sys.executable, False))
+    wrapper = subprocess.Popen(argv, start_new_session=True)
+    end = time.time() + 10
+    while 'started' not in (log.read_text() if log.exists() else '') and time.time() < end:
+        time.sleep(0.05)
+    os.killpg(wrapper.pid, signal.SIGTERM)
+    assert wrapper.wait(timeout=10) == 0
+    assert log.read_text().splitlines() == ['started', 'Terminated', '[charrnn] run ended: exit status 143']
