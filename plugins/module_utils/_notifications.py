@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _files
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainlog
@@ -155,6 +156,14 @@ def write_command(log_path, command):
     path = command_path(log_path)
     _files.write_if_changed(path, command.encode('utf-8'), mode=0o600)
     return path
+
+
+def forget_command(log_path):
+    """Remove a command an earlier run kept, which may carry a secret nothing needs any more."""
+    try:
+        os.unlink(command_path(log_path))
+    except OSError:
+        pass
 
 
 def notifier_argv(python, mode, log_path, session, pid_file, stall_seconds, resumed_from=None, look=LOOK_SECONDS):

@@ -420,6 +420,8 @@ class TrainManager:
                                          stall_seconds=p['stall_minutes'] * 60)
             helpers.append(notifier('watch', resumed_from=resumed_from))
             after = notifier('end')
+        else:
+            _notifications.forget_command(self.log_path)
         return helpers, after
 
     def apply_start(self, plan):

@@ -747,3 +747,15 @@ def test_resume_from_is_refused_with_the_fix(module_runner, module_fail, base_ar
     with pytest.raises(module_fail) as e:
         run(module_runner, dict(base_args, resume_from=str(tmp_path / name), **override), check_mode=True)
     assert fragment in e.value.result['msg']
+
+
+def test_the_notify_command_is_kept_for_the_run_that_has_one_only(module_runner, base_args, fake_screen, monkeypatch):
+    monkeypatch.setenv('STANDIN_SLEEP', '0.05')
+    args = dict(base_args, options=dict(base_args['options'], max_epochs=50))
+    r = run(module_runner, dict(args, notify_command='curl -d x https://hooks.example.invalid/token'))
+    kept = r['log_path'] + '.notify'
+    assert open(kept).read() == 'curl -d x https://hooks.example.invalid/token'
+    assert not any('token' in a for a in fake_screen.started[-1][1])  # on no command line
+    run(module_runner, dict(args, state='restarted'))
+    assert not os.path.exists(kept)
+    run(module_runner, dict(args, state='stopped'))
