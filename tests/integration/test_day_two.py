@@ -23,6 +23,7 @@ import grp
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -140,6 +141,9 @@ class Day2:
         for sid in screen_sessions(self.session):
             subprocess.run([SCREEN, '-S', sid, '-X', 'quit'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            check=False)
+        # the wrapper outlives screen's hangup: end the trainers too
+        for pid in trainer_pids(self.checkout) + trainer_pids(self.tmp / 'new-machine'):
+            os.kill(pid, signal.SIGKILL)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import getpass
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -22,7 +23,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from charrnn_it_helpers import SCREEN, ansible_playbook, collections_root, screen_sessions  # noqa: E402
+from charrnn_it_helpers import (SCREEN, ansible_playbook, collections_root, screen_sessions,  # noqa: E402
+                                trainer_pids)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STAND_IN_TH = os.path.join(REPO, 'tests', 'stand_in_trainer', 'th')
@@ -75,6 +77,9 @@ def fleet(tmp_path, charrnn_dir):
     for sid in screen_sessions(session):
         subprocess.run([SCREEN, '-S', sid, '-X', 'quit'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                        check=False)
+    # the wrapper outlives screen's hangup: end the trainer too, as the play fixture does
+    for pid in trainer_pids(charrnn_dir):
+        os.kill(pid, signal.SIGKILL)
 
 
 def test_day_two_playbooks(fleet):
