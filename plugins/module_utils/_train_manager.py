@@ -190,16 +190,15 @@ class TrainManager:
         imported = self.import_source(resumed)
         resume = self.resume_plan(th, dataset, imported or resumed)
         memory, memory_warning = self.memory_check(dataset, resume, freed=freed_memory(status))
-        run_save, argv = self.run_command(th, self.imported_path(imported) if imported else resume['resume_from'],
-                                          also=[imported] if imported else None)
+        resume_from = self.imported_path(imported) if imported else resume['resume_from']
+        run_save, argv = self.run_command(th, resume_from, also=[imported] if imported else None)
         warnings = []
         if resume['not_resumed']:
             warnings.append(not_resumed_warning(resume, run_save))
         if memory_warning:
             warnings.append(memory_warning)
         planned = dict(result, changed=True, command=argv, dataset=dataset, running=True,
-                       resumed_from=self.imported_path(imported) if imported else resume['resume_from'],
-                       imported_from=imported, savefile=run_save,
+                       resumed_from=resume_from, imported_from=imported, savefile=run_save,
                        set_aside=[t + '.incomplete' for t in truncated], not_resumed=resume['not_resumed'],
                        memory=memory)
         if status['running']:

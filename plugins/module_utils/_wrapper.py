@@ -31,9 +31,10 @@ PRUNE_FUNCTION = r"""prune() {
 
 
 # With an exec_prefix that gives the trainer its stop signals back (a shell cannot: what a shell ignores
-# on entry it cannot reset), the wrapper, its tee and the exit line outlive a stop sent to the whole
-# session at once (a shutdown stops every process of it; screen, stopped, hangs up its window): only the
-# trainer acts on it. The helpers beside it take the default again, so that the wrapper can end them.
+# on entry it cannot reset), the wrapper, its tee and the exit line outlive a stop sent to every process of
+# the session at once, as a shutdown sends it: only the trainer acts on it. screen's hangup when it quits
+# reaches the wrapper alone, so the trainer goes on without screen. The helpers beside the trainer take the
+# default again, so that the wrapper can end them.
 IGNORE_STOPS = "trap '' HUP INT TERM;"
 DEFAULT_STOPS = 'trap - HUP INT TERM;'
 
@@ -45,8 +46,9 @@ def build_wrapper(chdir, argv, env, log_path, pid_file, stdbuf=None, shell='/bin
     The inner shell writes its pid, then execs env/stdbuf/exec_prefix/th, so
     the pid in pid_file is the trainer's (exec_prefix: a command that execs
     the rest, such as _requested_checkpoints.trainer_exec, which gives the
-    trainer back the stop signals the wrapper ignores, IGNORE_STOPS).  Output (stdout and stderr, line-buffered via
-    stdbuf when available) goes through tee: appended to the log and shown
+    trainer back the stop signals the wrapper ignores, IGNORE_STOPS).
+    Output (stdout and stderr, line-buffered via stdbuf when available) goes
+    through tee: appended to the log and shown
     in the screen window.  When the trainer ends, a last line records its
     exit status.  With keep > 0, a background loop prunes the checkpoints of
     savefile in checkpoint_dir every prune_every seconds and once at the end
