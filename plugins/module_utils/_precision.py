@@ -156,9 +156,34 @@ end)()
 local requested_checkpoints = (function()
 """ + _requested_checkpoints.REQUESTED_CHECKPOINTS_LUA + r"""
 end)()
+
+-- A run resumed with -init_from goes on with the count of the checkpoint it starts from: train.lua counts
+-- its iterations and epochs from 1 again, so each checkpoint also records the count before its run
+-- (iterations_before, epochs_before) beside char-rnn's own i and epoch, which stay the run's.
+local init_from
+for k = 1, #arg - 1 do
+  if arg[k] == '-init_from' then init_from = arg[k + 1] end
+end
+local count_before = {iterations = 0, epochs = 0}
+local load_in_compute_type = torch.load
+function torch.load(filename, ...)
+  local object = load_in_compute_type(filename, ...)
+  if init_from ~= nil and filename == init_from and is_checkpoint(object) then
+    count_before.iterations = (tonumber(object.iterations_before) or 0) + (tonumber(object.i) or 0)
+    count_before.epochs = (tonumber(object.epochs_before) or 0) + (tonumber(object.epoch) or 0)
+    print(string.format('[charrnn] continuing the count of %s: %d iterations and %.3f epochs before this run',
+                        tostring(filename), count_before.iterations, count_before.epochs))
+  end
+  return object
+end
+
 local save_in_checkpoint_type = torch.save
 function torch.save(filename, object, ...)
-  if is_checkpoint(object) then requested_checkpoints.saving(object, filename) end
+  if is_checkpoint(object) then
+    requested_checkpoints.saving(object, filename)
+    object.iterations_before = count_before.iterations
+    object.epochs_before = count_before.epochs
+  end
   return save_in_checkpoint_type(filename, object, ...)
 end
 

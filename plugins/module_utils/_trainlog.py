@@ -53,6 +53,9 @@ INTERRUPTION_RE = re.compile(r'^\[charrnn\] (?P<notice>.+ (?:interruption|preemp
 # The precision launcher's last line when a signal stopped the trainer (see _requested_checkpoints).
 STOPPED_RE = re.compile(r'^\[charrnn\] stopped on (?P<signal>SIG[A-Z]+) (?:after saving (?P<path>.+) at|without a '
                         r'checkpoint: train\.lua saved none at) iteration (?P<iteration>\d+)$')
+# The precision launcher's line when a resumed run goes on with the count of its checkpoint (see _precision).
+COUNT_BEFORE_RE = re.compile(r'^\[charrnn\] continuing the count of (?P<path>.+): (?P<iterations>\d+) iterations and '
+                             r'(?P<epochs>%s) epochs before this run$' % _NUM)
 # Job-status lines a shell prints when the trainer dies of a signal; not trainer output.
 SHELL_STATUS_RE = re.compile(
     r'^(?:\S+: (?:line \d+: )?)?(?:\d+:? )?(?:\d+ )?(?:Terminated|Killed|Hangup|Segmentation fault|Aborted|'
@@ -144,6 +147,10 @@ def parse_line(line):
     m = INTERRUPTION_RE.match(text)
     if m:
         return {'kind': 'interruption', 'text': text, 'notice': m.group('notice')}
+    m = COUNT_BEFORE_RE.match(text)
+    if m:
+        return {'kind': 'count_before', 'text': text, 'iterations': int(m.group('iterations')),
+                'epochs': float(m.group('epochs'))}
     m = STOPPED_RE.match(text)
     if m:
         return {'kind': 'stopped', 'text': text, 'signal': m.group('signal'), 'path': m.group('path'),
@@ -248,7 +255,9 @@ def saved_checkpoints(lines):
 def summarize(lines, head=None, median_window=MEDIAN_WINDOW):
     """Training progress from the current run's log lines.
 
-    Returns a dict: iteration, iterations, epoch, train_loss, grad_param_norm,
+    Returns a dict: iteration, iterations, epoch (counted on from the checkpoint a resumed run
+    continues: iterations_before and epochs_before, which the launcher logs; run_iteration is
+    train.lua's own count), train_loss, grad_param_norm,
     time_per_batch (last line), median_time_per_batch (over the last
     median_window iteration lines), eta_seconds, vocab_size, num_parameters,
     batches (train/val/test), last_checkpoint (as logged), resumed_from,
@@ -262,7 +271,7 @@ def summarize(lines, head=None, median_window=MEDIAN_WINDOW):
         'grad_param_norm': None, 'time_per_batch': None, 'median_time_per_batch': None,
         'eta_seconds': None, 'vocab_size': None, 'num_parameters': None, 'batches': None,
         'last_checkpoint': None, 'resumed_from': None, 'phase': 'starting', 'stopped_on': None,
-        'interruption': None, 'errors': [],
+        'interruption': None, 'errors': [], 'iterations_before': 0, 'epochs_before': 0.0, 'run_iteration': None,
     }
     recent = []
     phase = 'starting'
@@ -278,6 +287,8 @@ def summarize(lines, head=None, median_window=MEDIAN_WINDOW):
                 summary['batches'] = {'train': info['train'], 'val': info['val'], 'test': info['test']}
             elif kind == 'init_from':
                 summary['resumed_from'] = info['path']
+            elif kind == 'count_before':
+                summary['iterations_before'], summary['epochs_before'] = info['iterations'], info['epochs']
             if source is head:
                 continue
             if kind == 'iteration':
@@ -307,6 +318,13 @@ def summarize(lines, head=None, median_window=MEDIAN_WINDOW):
                 summary['errors'].append(info['text'])
             elif phase == 'error' and TRACE_LINE_RE.match(info['text']):
                 summary['errors'].append(info['text'])
+    if summary['iteration'] is not None:
+        # a resumed run goes on with the count of its checkpoint; train.lua's own count is run_iteration
+        summary['run_iteration'] = summary['iteration']
+        summary['iteration'] += summary['iterations_before']
+        summary['iterations'] += summary['iterations_before']
+        if summary['epoch'] is not None:
+            summary['epoch'] = round(summary['epoch'] + summary['epochs_before'], 3)
     recent = [t for t in recent[-median_window:] if not math.isnan(t)]
     summary['median_time_per_batch'] = median(recent)
     if summary['median_time_per_batch'] is not None:
@@ -335,11 +353,13 @@ def loss_curves(lines):
     """
     run, dummy = split_runs(lines)
     train, val = [], []
-    last = 0
+    last = before = 0
     for line in run:
         info = parse_line(line)
-        if info['kind'] == 'iteration':
-            last = info['iteration']
+        if info['kind'] == 'count_before':
+            last = before = info['iterations']
+        elif info['kind'] == 'iteration':
+            last = before + info['iteration']
             if finite_or_none(info['train_loss']) is not None:
                 train.append((last, info['train_loss']))
         elif info['kind'] == 'saving':

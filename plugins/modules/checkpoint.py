@@ -234,13 +234,25 @@ training:
           V(finished), V(stopped), V(nan), V(exploding), V(error), V(ended_without_training) after.
       type: str
     iteration:
-      description: Last logged iteration.
+      description:
+        - Last logged iteration, counted on from the checkpoint a resumed run continues (with
+          O(rnn_bootstrap.charrnn.train#module:precision=float), whose launcher logs that count), so that it
+          goes on across stops, reboots and restarts.
       type: int
     iterations:
-      description: Total iterations of the run.
+      description: The iteration the run ends at, counted the same way (the iterations before it and its own).
       type: int
     epoch:
-      description: Epoch of the last iteration line.
+      description: Epoch of the last iteration line, counted the same way.
+      type: float
+    run_iteration:
+      description: The last iteration as train.lua counts it, from 1 in each run.
+      type: int
+    iterations_before:
+      description: Iterations before this run (0 for a run that did not resume, or ran without the launcher).
+      type: int
+    epochs_before:
+      description: Epochs before this run.
       type: float
     train_loss:
       description: Training loss of the last iteration line (null when not finite).

@@ -335,3 +335,43 @@ def test_launcher_refuses_an_unknown_lstm_step(tmp_path):
     assert rc != 0
     assert "CHARRNN_LSTM_STEP must be fused or graph (char-rnn's own clones), got fast" in err
     assert 'LSTM STEP' not in out
+
+
+# train.lua resuming with -init_from, as far as the count goes: it loads the checkpoint (and another file),
+# then saves a checkpoint with its own i and epoch.
+FAKE_RESUMING_TRAIN = r"""
+local init_from = arg[2]
+if init_from then
+  FILES[init_from] = {protos = {}, i = 300, epoch = 1.5, iterations_before = tonumber(os.getenv('BEFORE')),
+                      epochs_before = tonumber(os.getenv('EPOCHS_BEFORE'))}
+  FILES['other.t7'] = {protos = {}, i = 7, epoch = 9}
+  torch.load(init_from)
+  torch.load('other.t7')
+end
+torch.save('cv/new.t7', {protos = {}, i = 20, epoch = 0.1})
+local saved = FILES['cv/new.t7']
+print(string.format('SAVED i=%d epoch=%.1f before=%d epochs_before=%.3f', saved.i, saved.epoch,
+                    saved.iterations_before, saved.epochs_before))
+"""
+
+
+@needs_lua
+@pytest.mark.parametrize('args,env,count_line,saved', [
+    (('-init_from', 'cv/a.t7'), {}, '[charrnn] continuing the count of cv/a.t7: 300 iterations and 1.500 epochs '
+     'before this run', 'SAVED i=20 epoch=0.1 before=300 epochs_before=1.500'),
+    (('-init_from', 'cv/b.t7'), {'BEFORE': '1000', 'EPOCHS_BEFORE': '5.25'}, '[charrnn] continuing the count of '
+     'cv/b.t7: 1300 iterations and 6.750 epochs before this run', 'SAVED i=20 epoch=0.1 before=1300 epochs_before=6.750'),
+    ((), {}, None, 'SAVED i=20 epoch=0.1 before=0 epochs_before=0.000'),
+])
+def test_a_resumed_run_goes_on_with_the_count_of_its_checkpoint(tmp_path, args, env, count_line, saved):
+    (tmp_path / 'fake_torch.lua').write_text(FAKE_TORCH)
+    (tmp_path / 'train.lua').write_text(FAKE_RESUMING_TRAIN)
+    launcher = tmp_path / 'train-s.log.launcher.lua'
+    _precision.install_launcher(str(launcher))
+    preload = "package.preload.torch = function() return dofile('fake_torch.lua') end"
+    proc = subprocess.run([LUA, '-e', preload, str(launcher), 'float', 'train.lua'] + list(args), cwd=str(tmp_path),
+                          env=dict(os.environ, **env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    assert proc.returncode == 0, proc.stderr.decode()
+    lines = proc.stdout.decode().splitlines()
+    assert [line for line in lines if 'continuing the count' in line] == ([count_line] if count_line else [])
+    assert lines[-1] == saved

@@ -245,3 +245,23 @@ def test_the_watcher_s_own_trouble_is_no_notice():
     line = '[charrnn] interruption notice watcher: cannot ask http://169.254.169.254/latest (timed out); asking again'
     assert _trainlog.parse_line(line)['kind'] == 'other'
     assert _trainlog.summarize([line])['interruption'] is None
+
+
+def test_a_resumed_run_counts_on_from_its_checkpoint():
+    lines = [
+        'loading a model from checkpoint cv/lm_lstm_epoch3.00_1.9000.t7\t',
+        '[charrnn] continuing the count of cv/lm_lstm_epoch3.00_1.9000.t7: 1200 iterations and 3.000 epochs '
+        'before this run\t',
+        '1/4000 (epoch 0.003), train_loss = 1.90000000, grad/param norm = 5.1721e-01, time/batch = 0.1000s\t',
+        '2/4000 (epoch 0.005), train_loss = 1.80000000, grad/param norm = 5.1721e-01, time/batch = 0.1000s\t',
+        'saving checkpoint to cv/lm_lstm.run2_epoch0.01_1.7000.t7\t',
+    ]
+    summary = _trainlog.summarize(lines)
+    assert (summary['iteration'], summary['iterations'], summary['epoch']) == (1202, 5200, 3.005)
+    assert (summary['run_iteration'], summary['iterations_before'], summary['epochs_before']) == (2, 1200, 3.0)
+    assert summary['eta_seconds'] == round(3998 * 0.1, 1)
+    train, val = _trainlog.loss_curves(lines)
+    assert [p[0] for p in train] == [1201, 1202] and val == [(1203, 1.7)]
+    # a run that did not resume counts from 1
+    plain = _trainlog.summarize(lines[2:])
+    assert (plain['iteration'], plain['iterations'], plain['iterations_before'], plain['run_iteration']) == (2, 4000, 0, 2)
