@@ -17,6 +17,8 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _chec
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _progress
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _screen
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _screen
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _supervision
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainer
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _training_run
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _waiter
@@ -119,6 +121,8 @@ class CheckpointManager:
             best=_checkpoints.public(_checkpoints.best(obs['complete'])),
             training=obs['training'],
             elapsed=round(outcome['elapsed'], 2),
+            supervision=_supervision.describe(p['session'], _screen.module_runner(self.module)),
+            events=_supervision.read_events(self.trainer.log_path),
         )
         if outcome['outcome'] == _waiter.DONE:
             result['found'] = _checkpoints.public(outcome['value'])

@@ -158,6 +158,15 @@ def write_command(log_path, command):
     return path
 
 
+def read_command(log_path):
+    """The command write_command kept, or '' when there is none."""
+    try:
+        with open(command_path(log_path), 'rb') as f:
+            return f.read().decode('utf-8')
+    except (IOError, OSError):
+        return ''
+
+
 def forget_command(log_path):
     """Remove a command an earlier run kept, which may carry a secret nothing needs any more."""
     try:

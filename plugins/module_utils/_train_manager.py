@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import functools
+import json
 import os
 import shutil
 import sys
@@ -29,6 +30,7 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _reso
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _resume
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _sampling
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _screen
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _supervision
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _th
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _threads
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _train_flags
@@ -55,10 +57,16 @@ class Plan:
 
 
 class TrainManager:
-    """Runs the train module on an AnsibleModule: TrainManager(module).run()."""
+    """Runs the train module on an AnsibleModule: TrainManager(module).run().
 
-    def __init__(self, module):
+    started_by: who starts a run, as its record of events says; set when the run's systemd unit runs the
+    module's plan (see _supervisor), which then leaves the unit itself alone.
+    """
+
+    def __init__(self, module, started_by=None):
         self.module = module
+        self.in_unit = started_by is not None
+        self.started_by = started_by or 'the train module'
         self.p = p = module.params
         self.check_params()
         self.flags = self.train_flags()
@@ -78,9 +86,11 @@ class TrainManager:
             module.fail_json(msg='GNU screen not found on PATH: install the screen package')
         self.trainer = _trainer.Trainer(self.checkpoint_dir, self.savefile, p['session'], self.log_path,
                                         screen_bin=screen_bin, runner=_screen.module_runner(module))
+        self.unit = _supervision.Unit(p['session'], _screen.module_runner(module))
         self.result = dict(changed=False, session=p['session'], pid=None, command=[], log_path=self.log_path,
                            checkpoint_dir=self.checkpoint_dir, resumed_from=None, env=self.env, running=False,
-                           finished=False, precision=p['precision'], savefile=self.savefile)
+                           finished=False, precision=p['precision'], savefile=self.savefile,
+                           supervision=self.supervision())
 
     def run(self):
         """Plan, then apply the plan (in check mode, report it); exits the module."""
@@ -108,6 +118,9 @@ class TrainManager:
              'checkpoint_minutes must be 0 (no checkpoints asked for by time) or more, got %d'
              % p['checkpoint_minutes']),
             (p['startup_timeout'] < 1, 'startup_timeout must be >= 1, got %d' % p['startup_timeout']),
+            (p['restart_limit'] < 0, 'restart_limit must be 0 (no restart after a failure) or more, got %d'
+             % p['restart_limit']),
+            (p['restart_delay'] < 1, 'restart_delay must be >= 1 (seconds), got %d' % p['restart_delay']),
             (p['require_resume'] and not p['resume'],
              'require_resume needs resume=true: a run that must resume cannot start from scratch'),
             (p['resume_from'] and not p['resume'],
@@ -115,6 +128,59 @@ class TrainManager:
             (lstm_step_error, lstm_step_error))
         if err:
             self.module.fail_json(msg=err)
+
+    def supervision(self):
+        """How the run is supervised: {mode (systemd or none), unit, reason (why none)}. Fails the module
+        when supervision=systemd cannot be had."""
+        p = self.p
+        reason = 'supervision=none' if p['supervision'] == 'none' else _supervision.unavailable_reason()
+        if reason and p['supervision'] == 'systemd' and p['state'] != 'stopped' and not self.in_unit:
+            self.module.fail_json(msg='supervision=systemd: %s. Nothing was stopped or started; set supervision '
+                                      'to auto to train without it' % reason)
+        mode = 'none' if reason else 'systemd'
+        return {'mode': mode, 'unit': self.unit.name if mode == 'systemd' else None,
+                'comes_back_after_reboot': mode == 'systemd' and p['state'] != 'stopped',
+                'reason': 'the run will not come back after a restart of the host: %s' % reason if reason else None}
+
+    def unit_text(self, th):
+        """The unit of the run: the supervisor with the options this task gave, recorded beside the log."""
+        p = self.p
+        # the notify command stays in its own file; resume_from was brought in already
+        params = dict(p, notify_command='', resume_from=None)
+        params.update(th=th, chdir=self.chdir, log_path=self.log_path,
+                      environment=_supervision.recorded_environment())
+        _files.write_if_changed(_supervision.params_path(self.log_path),
+                                json.dumps(params, indent=2, sort_keys=True).encode('utf-8'), mode=0o600)
+        code_dir = _supervision.install_code(os.path.join(_supervision.data_home(), 'rnn_bootstrap.charrnn',
+                                                          'supervisor'), _supervision.supervisor_sources())
+        return _supervision.unit_text(p['session'], sys.executable, code_dir,
+                                      _supervision.params_path(self.log_path), self.chdir, p['stop_timeout'],
+                                      p['restart_limit'], p['restart_delay'],
+                                      backoff=self.unit.systemctl.version() >= 254)
+
+    def supervise(self, th):
+        """Puts the run under its unit (or takes it out, with supervision=none); returns whether that
+        changed anything. The unit's own process never touches the unit."""
+        if self.in_unit:
+            return False
+        try:
+            if self.result['supervision']['mode'] == 'none':
+                return self.p['supervision'] == 'none' and self.unit.remove()
+            _supervision.mark_up(self.p['session'])
+            return self.unit.install(self.unit_text(th))
+        except (_supervision.SupervisionError, IOError, OSError) as e:
+            self.module.fail_json(msg='cannot put the run under systemd unit %s: %s. The trainer runs; train again '
+                                      'once that is fixed, or set supervision to none' % (self.unit.name, e),
+                                  **dict((k, v) for k, v in self.result.items() if k != 'msg'))
+
+    def stop_unit(self, disable):
+        """Stops the run's unit before its trainer is stopped, so that it restarts nothing meanwhile."""
+        if self.in_unit:
+            return False
+        try:
+            return self.unit.stop(disable=disable)
+        except _supervision.SupervisionError as e:
+            self.module.fail_json(msg='cannot stop systemd unit %s: %s' % (self.unit.name, e))
 
     def checked_resume_from(self):
         """resume_from resolved against chdir, or None; fails the module when it is no checkpoint of the
@@ -169,7 +235,8 @@ class TrainManager:
         if p['state'] == 'stopped':
             if status['running']:
                 self.recorded(status)
-            return Plan(STOP, dict(result, changed=status['running'], running=False), status)
+            unit_runs = not self.in_unit and _supervision.active(self.unit.props())
+            return Plan(STOP, dict(result, changed=status['running'] or unit_runs, running=False), status)
         if p['state'] == 'started' and status['running']:
             self.recorded(status)
             return Plan(KEEP, dict(result), status)
@@ -367,18 +434,27 @@ class TrainManager:
             return self.apply_stop(plan.status)
         if plan.action == KEEP:
             self.warn_about_the_running_session(plan.status)
+            if self.supervise(_th.find_th(self.p['th'])[0]):
+                self.result['changed'] = True
         if plan.action == START:
             self.apply_start(plan)
         return self.result
 
     def apply_stop(self, status):
         result = self.result
+        unit_changed = self.stop_unit(disable=True)
+        if unit_changed:
+            status = self.trainer.status(search_sessions=True)
         if status['running']:
             result['stopped_pids'] = self.trainer.stop(status, self.p['stop_timeout'])
             result['changed'] = True
         else:
             result['stopped_pids'] = []
             result['command'] = status['state'].get('command') or []
+        if unit_changed or status['running']:
+            result['changed'] = True
+            self.trainer.mark_stopped()
+            _supervision.record_event(self.log_path, 'stopped', by=self.started_by, pids=result['stopped_pids'])
         result['running'] = False
         result['pid'] = None
         return result
@@ -438,6 +514,8 @@ class TrainManager:
         # Before a running trainer is stopped: a checkpoint that cannot be brought in changes nothing.
         result['imported_from'] = plan.needs['imported']
         imported = self.import_checkpoint(plan.needs['imported']) if plan.needs['imported'] else None
+        if self.stop_unit(disable=False):
+            status = self.trainer.status(search_sessions=True)
         if status['running']:  # restarted
             result['stopped_pids'] = self.trainer.stop(status, p['stop_timeout'])
         elif p['state'] == 'restarted':
@@ -477,6 +555,10 @@ class TrainManager:
         result.update(changed=True, pid=pid, command=argv, resumed_from=resume['resume_from'], dataset=dataset,
                       running=pid is not None, savefile=run_save, not_resumed=resume['not_resumed'],
                       memory=plan.needs['memory'])
+        _supervision.record_event(self.log_path, 'started', by=self.started_by, pid=pid, savefile=run_save,
+                                  resumed_from=resume['resume_from'])
+        if pid is not None:
+            self.supervise(th)
 
 
 def freed_memory(status):

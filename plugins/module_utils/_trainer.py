@@ -286,6 +286,11 @@ class Trainer:
             _processes.terminate([s['pid'] for s in left] + under, grace=2.0)
         if any(not s['alive'] for s in _screen.find_sessions(screen_bin, session, runner)):
             _screen.wipe(screen_bin, runner)
+        self.mark_stopped()
+        return pids
+
+    def mark_stopped(self):
+        """Records that the run was stopped on purpose (its unit then leaves it down)."""
         state = _run_state.read_state(self.log_path)
         if state:
             state['stopped_at'] = time.strftime('%Y-%m-%dT%H:%M:%S%z')
@@ -298,7 +303,6 @@ class Trainer:
             os.unlink(_paths.pid_path(self.log_path))
         except OSError:
             pass
-        return pids
 
     @staticmethod
     def set_aside(paths):

@@ -211,6 +211,27 @@ timed_out:
   description: Whether the wait ended at the timeout (the task then fails).
   returned: always
   type: bool
+supervision:
+  description:
+    - Whether the run comes back by itself after a restart of the host (see the train module's
+      O(rnn_bootstrap.charrnn.train#module:supervision)).
+    - C(comes_back_after_reboot), and C(reason) when it does not (no systemd manager, no unit, the unit disabled
+      by a stop, or given up after too many failed restarts); with a unit, also C(active_state), C(sub_state),
+      C(result), C(enabled), C(restarts) (automatic restarts since it was last started) and C(exit_status).
+  returned: always
+  type: dict
+  sample: {unit: charrnn-train-charrnn.service, installed: true, comes_back_after_reboot: true, reason: null,
+           active_state: active, sub_state: running, result: success, enabled: true, restarts: 0, exit_status: 0}
+events:
+  description:
+    - The last starts, stops and ends of the run's trainers, oldest first, with their local times (C(at)) and who
+      caused them (C(by)) - the train module, or systemd at boot or after a failure; an end has the trainer's
+      C(exit_status), C(phase) and C(iteration), and C(stopped_on) or C(interruption) when a signal or the
+      cloud's notice stopped it.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{event: started, at: '2026-12-07T09:00:01+0000', by: the train module, pid: 4242}]
 training:
   description: The training run, from the screen session, the trainer pid and the log's current run.
   returned: always

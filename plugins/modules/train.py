@@ -281,6 +281,40 @@ options:
         as stalled and the command hears of it, once until the log moves again. V(0) turns it off.
     type: int
     default: 30
+  supervision:
+    description:
+      - "Whether the training user's systemd manager supervises the run, so that it comes back by itself: a user
+        unit C(charrnn-train-<session>.service) runs the module's own plan with this task's options at boot and
+        after a failure, so it resumes from the newest checkpoint it can continue with the rules of O(resume)
+        and O(require_resume), in the same screen session. It stays down once training finished or after
+        O(state=stopped) (which disables the unit), and restarts a trainer that failed at most O(restart_limit)
+        times within an hour, then gives up and says so (RV(rnn_bootstrap.charrnn.checkpoint#module:supervision))."
+      - A user unit, so that the module, which runs as the training user, controls it with C(systemctl --user)
+        and nothing runs as root. Its manager starts at boot only for a user who lingers (C(loginctl
+        enable-linger <user>), as root; the C(rnn_bootstrap.charrnn.training) role does it).
+      - V(auto) supervises where the training user's manager answers, and trains as before elsewhere (a
+        container without systemd as PID 1), where RV(supervision) says that the run will not come back after a
+        restart. V(systemd) fails there instead, before anything changes. V(none) removes the unit of an earlier
+        task and leaves the running trainer alone.
+      - "Whichever starts it, one run has one trainer: the unit's process takes the session's lock and keeps a
+        trainer that runs. A trainer that this module started runs outside the unit: C(systemctl --user stop)
+        ends only a trainer the unit started; stop runs with O(state=stopped)."
+    type: str
+    choices: [auto, systemd, none]
+    default: auto
+  restart_limit:
+    description:
+      - With supervision, how many times within an hour the unit restarts a trainer that failed (a crash, the
+        out-of-memory killer, a trainer that cannot start) before it gives up. V(0) never restarts it; a reboot
+        still starts the run.
+    type: int
+    default: 5
+  restart_delay:
+    description:
+      - With supervision, seconds before a restart after a failure. A systemd that knows C(RestartSteps=) (254 and
+        later) lengthens the delay after each failure, up to ten times this.
+    type: int
+    default: 30
 extends_documentation_fragment:
   - rnn_bootstrap.charrnn.attributes
   - rnn_bootstrap.charrnn.training_run
@@ -442,6 +476,14 @@ dataset:
   type: dict
   sample: {input_bytes: 1115394, needs_preprocessing: false, batches: 446, train_batches: 423,
            val_batches: 23, test_batches: 0, minimum_bytes: 5000}
+supervision:
+  description:
+    - How the run is supervised (see O(supervision)).
+    - C(mode) is V(systemd) or V(none); C(unit) the user unit's name; C(comes_back_after_reboot) whether the run
+      starts again by itself after a restart of the host; C(reason) why it does not.
+  returned: always
+  type: dict
+  sample: {mode: systemd, unit: charrnn-train-charrnn.service, comes_back_after_reboot: true, reason: null}
 stopped_pids:
   description: Trainer pids that were stopped.
   returned: when O(state) is V(stopped) or V(restarted)
@@ -454,6 +496,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _training_run
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _supervision
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._train_manager import TrainManager
 
 
@@ -477,6 +520,9 @@ def main():
         interruption_notice_url=dict(type='str', default=''),
         notify_command=dict(type='str', default='', no_log=True),
         stall_minutes=dict(type='int', default=30),
+        supervision=dict(type='str', default='auto', choices=list(_supervision.MODES)),
+        restart_limit=dict(type='int', default=5),
+        restart_delay=dict(type='int', default=30),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     TrainManager(module).run()

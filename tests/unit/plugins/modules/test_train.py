@@ -8,9 +8,11 @@ wrapper as a plain process group (the integration tests use the real one)."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import json
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -21,9 +23,14 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _proc
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _resources
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _run_state
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _screen
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _supervision
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _supervisor
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainer
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainlog
 from ansible_collections.rnn_bootstrap.charrnn.plugins.modules import train
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'module_utils'))
+from test_supervision import FakeSystemctl  # noqa: E402
 
 
 class FakeScreen:
@@ -447,7 +454,7 @@ def test_float_run_installs_the_launcher_and_saves_double_checkpoints(module_run
     for name in saved:
         assert b'"tensor_type": "torch.DoubleTensor"' in (cv / name).read_bytes()
     assert sorted(n for n in os.listdir(str(cv)) if not n.endswith('.t7')) == sorted(
-        os.path.basename(r['log_path']) + suffix for suffix in ('', '.launcher.lua', '.pid', '.state.json'))
+        os.path.basename(r['log_path']) + suffix for suffix in ('', '.events', '.launcher.lua', '.pid', '.state.json'))
 
 
 def test_launcher_that_cannot_be_written_changes_nothing(module_runner, module_fail, base_args, fake_screen,
@@ -759,3 +766,84 @@ def test_the_notify_command_is_kept_for_the_run_that_has_one_only(module_runner,
     run(module_runner, dict(args, state='restarted'))
     assert not os.path.exists(kept)
     run(module_runner, dict(args, state='stopped'))
+
+
+def test_without_systemd_the_run_is_not_supervised_and_says_so(module_runner, module_fail, base_args, fake_screen,
+                                                               monkeypatch):
+    monkeypatch.setattr(_supervision, 'unavailable_reason', lambda **k: 'systemd is not PID 1 on this host (x)')
+    r = run(module_runner, base_args, check_mode=True)
+    assert r['supervision'] == {'mode': 'none', 'unit': None, 'comes_back_after_reboot': False,
+                                'reason': 'the run will not come back after a restart of the host: systemd is not '
+                                          'PID 1 on this host (x)'}
+    with pytest.raises(module_fail) as e:
+        run(module_runner, dict(base_args, supervision='systemd'))
+    assert e.value.result['msg'] == ('supervision=systemd: systemd is not PID 1 on this host (x). Nothing was '
+                                     'stopped or started; set supervision to auto to train without it')
+    assert fake_screen.started == []
+
+
+@pytest.mark.parametrize('override,fragment', [
+    ({'restart_limit': -1}, 'restart_limit must be 0 (no restart after a failure) or more, got -1'),
+    ({'restart_delay': 0}, 'restart_delay must be >= 1 (seconds), got 0'),
+    ({'supervision': 'upstart'}, 'value of supervision must be one of: auto, systemd, none, got: upstart'),
+])
+def test_invalid_supervision_options(module_runner, module_fail, base_args, override, fragment):
+    with pytest.raises(module_fail) as e:
+        run(module_runner, dict(base_args, **override), check_mode=True)
+    assert fragment in e.value.result['msg']
+
+
+def test_a_supervised_run_puts_its_unit_in_place_and_a_stop_disables_it(module_runner, base_args, fake_screen,
+                                                                        monkeypatch, tmp_path):
+    for var in ('XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_RUNTIME_DIR'):
+        monkeypatch.setenv(var, str(tmp_path / var))
+    os.mkdir(str(tmp_path / 'XDG_RUNTIME_DIR'))
+    monkeypatch.setattr(_supervision, 'unavailable_reason', lambda **k: None)
+    systemctl = FakeSystemctl()
+    monkeypatch.setattr(_screen, 'module_runner', lambda module: systemctl)
+    monkeypatch.setenv('STANDIN_SLEEP', '0.05')
+    args = dict(base_args, notify_command='echo secret-token', options=dict(base_args['options'], max_epochs=50))
+    r = run(module_runner, args)
+    unit = _supervision.Unit(args['session'], systemctl)
+    assert r['running'] and r['supervision']['mode'] == 'systemd' and r['supervision']['unit'] == unit.name
+    assert systemctl.props['UnitFileState'] == 'enabled' and systemctl.props['ActiveState'] == 'active'
+    with open(unit.path) as f:
+        text = f.read()
+    params_file = _supervision.params_path(r['log_path'])
+    assert 'ExecStart="%s" -m %s "%s"' % (sys.executable, _supervision.SUPERVISOR_MODULE, params_file) in text
+    assert os.stat(params_file).st_mode & 0o777 == 0o600
+    with open(params_file) as f:
+        params = json.load(f)
+    assert params['notify_command'] == '' and params['th'] == base_args['th'] and params['log_path'] == r['log_path']
+    assert 'secret-token' not in text + json.dumps(params)
+    assert [e['event'] for e in _supervision.read_events(r['log_path'])] == ['started']
+
+    systemctl.calls = []
+    assert run(module_runner, args)['changed'] is False  # the unit runs: nothing to do
+    assert 'start' not in systemctl.calls
+
+    # the unit's process after the trainer died: the same plan with the recorded options resumes it
+    os.kill(r['pid'], signal.SIGKILL)
+    assert _wait_for(lambda: not _processes.is_script_process(r['pid']))
+    assert _wait_for(lambda: not fake_screen.find_sessions(None, args['session'], None))
+    monkeypatch.setenv('STANDIN_CRASH_AT', '40')  # the resumed trainer fails once it trained a while
+    said = []
+    assert _supervisor.main([params_file], log=said.append, stops=_supervisor.Stops()) == 1
+    events = _supervision.read_events(r['log_path'])
+    assert [e['event'] for e in events] == ['started', 'started', 'ended']
+    assert events[1]['by'] == 'systemd' and events[1]['pid'] != r['pid']
+    assert events[2]['failed'] is True and events[2]['exit_status'] == 1 and events[2]['phase'] == 'error'
+    assert said[-1] == '[charrnn supervisor] the trainer ended (exit status 1, error): systemd restarts it\n'
+    monkeypatch.delenv('STANDIN_CRASH_AT')
+
+    r2 = run(module_runner, args)
+    assert r2['changed'] and r2['running']
+    systemctl.calls = []
+    stopped = run(module_runner, dict(args, state='stopped'))
+    assert stopped['changed'] and stopped['supervision']['comes_back_after_reboot'] is False
+    assert systemctl.calls.index('disable') < systemctl.calls.index('stop')
+    assert systemctl.props['UnitFileState'] == 'disabled' and systemctl.props['ActiveState'] == 'inactive'
+    assert _run_state.read_state(r['log_path'])['stopped_at']
+    assert _supervision.read_events(r['log_path'])[-1]['event'] == 'stopped'
+    assert _supervisor.main([params_file], log=said.append, stops=_supervisor.Stops()) == 0  # a stopped run stays down
+    assert 'stays down' in said[-1]
