@@ -36,8 +36,8 @@ def duration(seconds):
 def markdown(title, hosts):
     lines = ['# %s' % title, '',
              '| Host | Distribution | Bootstrap | First checkpoint | Re-run | Training | Iteration | s/batch '
-             '| Train loss | Best val loss | ETA |',
-             '|---|---|---|---|---|---|---|---|---|---|---|']
+             '| Train loss | Best val loss | ETA | After a reboot |',
+             '|---|---|---|---|---|---|---|---|---|---|---|---|']
     for host in hosts:
         training = host.get('training') or {}
         iteration = '-'
@@ -55,9 +55,41 @@ def markdown(title, hosts):
             cell(training.get('train_loss'), '%.4f'),
             cell(host.get('best_val_loss'), '%.4f'),
             duration(training.get('eta_seconds')) if training.get('running') else '-',
+            after_reboot(host.get('supervision')),
         ]))
     lines += ['', '![training and validation loss](loss.png)', '']
+    history = [(host['name'], event) for host in hosts for event in host.get('events') or []]
+    if history:
+        lines += ['## Restarts and interruptions', '']
+        lines += ['- %s %s: %s' % (event.get('at', '?'), name, describe_event(event)) for name, event in history]
+        lines.append('')
     return '\n'.join(lines)
+
+
+def after_reboot(supervision):
+    """Whether the host's run comes back by itself after a reboot, for the report's table."""
+    if not supervision:
+        return '-'
+    if supervision.get('comes_back_after_reboot'):
+        return 'resumes (%s)' % supervision.get('unit')
+    if supervision.get('installed') and supervision.get('result') == 'start-limit-hit':
+        return 'gave up after %s restarts' % supervision.get('restarts')
+    return 'stays down'
+
+
+def describe_event(event):
+    """One line of a run's record: a start by systemd, an end by a signal, the cloud or a failure."""
+    what = event.get('event', '?')
+    if what == 'ended':
+        how = ('interrupted by the cloud (%s)' % event['interruption'] if event.get('interruption') else
+               'stopped on %s' % event['stopped_on'] if event.get('stopped_on') else
+               'exit status %s (%s)' % (event.get('exit_status'), event.get('phase')))
+        by = ', by %s' % event['by'] if event.get('by') else ''
+        return 'the trainer ended at iteration %s, %s%s' % (cell(event.get('iteration')), how, by)
+    if what == 'not started':
+        return 'systemd could not start the trainer: %s' % event.get('reason', '')
+    return '%s by %s%s' % (what, event.get('by', '?'),
+                           ', resuming from %s' % event['resumed_from'] if event.get('resumed_from') else '')
 
 
 class ReportManager:

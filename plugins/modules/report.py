@@ -67,6 +67,18 @@ options:
       log:
         description: A copy of the host's training log on the machine this module runs on.
         type: path
+      supervision:
+        description:
+          - "The RV(rnn_bootstrap.charrnn.checkpoint#module:supervision) answer of the checkpoint module: the column
+            C(After a reboot) says whether the run comes back by itself."
+        type: dict
+      events:
+        description:
+          - The RV(rnn_bootstrap.charrnn.checkpoint#module:events) answer of the checkpoint module. Starts by
+            systemd, stops by a signal or the cloud's notice, and failures are listed with their times under
+            C(Restarts and interruptions).
+        type: list
+        elements: dict
 extends_documentation_fragment:
   - rnn_bootstrap.charrnn.attributes
 attributes:
@@ -127,6 +139,8 @@ def main():
                 training=dict(type='dict'),
                 best_val_loss=dict(type='float'),
                 log=dict(type='path'),
+                supervision=dict(type='dict'),
+                events=dict(type='list', elements='dict'),
             )),
         ),
         supports_check_mode=True,

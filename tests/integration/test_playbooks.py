@@ -243,6 +243,7 @@ def test_report_rows_of_a_fleet(tmp_path):
     distribution = re.search(r'^\| alpha \| ([^|]*) \|', rows[0]).group(1)
     assert distribution.strip(), rows
     assert rows == [
-        '| alpha | %s | 12m 34s | 1m 35s | 12s | running | 120/3800 | 0.123 | 1.9876 | 1.8000 | 6m 40s |' % distribution,
-        '| beta | %s | - | - | - | stopped | - | - | - | - | - |' % distribution,
+        '| alpha | %s | 12m 34s | 1m 35s | 12s | running | 120/3800 | 0.123 | 1.9876 | 1.8000 | 6m 40s | - |'
+        % distribution,
+        '| beta | %s | - | - | - | stopped | - | - | - | - | - | - |' % distribution,
     ]

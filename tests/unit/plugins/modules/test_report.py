@@ -23,8 +23,20 @@ def hosts(tmp_path):
         {'name': 'box1', 'distribution': 'Debian 12.11', 'bootstrap_seconds': 201.4,
          'first_checkpoint_seconds': 3725, 'rerun_seconds': 8.4, 'best_val_loss': 2.9, 'log': str(log),
          'training': {'running': True, 'iteration': 99, 'iterations': 300, 'median_time_per_batch': 0.125,
-                      'train_loss': 3.01, 'eta_seconds': 25.1}},
-        {'name': 'box2'},
+                      'train_loss': 3.01, 'eta_seconds': 25.1},
+         'supervision': {'comes_back_after_reboot': True, 'unit': 'charrnn-train-charrnn.service'},
+         'events': [
+             {'event': 'started', 'at': '2026-12-07T09:00:00+0000', 'by': 'the train module', 'pid': 10},
+             {'event': 'ended', 'at': '2026-12-07T10:00:00+0000', 'exit_status': 0, 'phase': 'training',
+              'iteration': 1200, 'stopped_on': 'SIGTERM', 'failed': False,
+              'by': 'systemd stopping the unit (a shutdown, or systemctl stop)'},
+             {'event': 'started', 'at': '2026-12-07T10:01:00+0000', 'by': 'systemd, after a restart of the host',
+              'pid': 11, 'resumed_from': '/opt/rnn-karpathy/cv/lm_lstm_epoch3.10_1.9000.t7'},
+             {'event': 'ended', 'at': '2026-12-07T11:00:00+0000', 'exit_status': 137, 'phase': 'training',
+              'iteration': 900, 'failed': True},
+             {'event': 'ended', 'at': '2026-12-07T12:00:00+0000', 'exit_status': 0, 'phase': 'training',
+              'iteration': 950, 'failed': False, 'stopped_on': 'SIGTERM', 'interruption': 'GCP preemption notice'}]},
+        {'name': 'box2', 'supervision': {'comes_back_after_reboot': False, 'reason': 'no systemd'}},
     ]
 
 
@@ -33,8 +45,18 @@ def test_writes_table_and_chart_then_changes_nothing(module_runner, tmp_path):
     result = module_runner(report.main, {'dest': str(dest), 'hosts': hosts(tmp_path)})
     assert result['changed'] is True
     text = (dest / 'report.md').read_text()
-    assert '| box1 | Debian 12.11 | 3m 21s | 1h 02m | 8s | running | 99/300 | 0.125 | 3.0100 | 2.9000 | 25s |' in text
-    assert '| box2 | - | - | - | - | - | - | - | - | - | - |' in text
+    assert ('| box1 | Debian 12.11 | 3m 21s | 1h 02m | 8s | running | 99/300 | 0.125 | 3.0100 | 2.9000 | 25s '
+            '| resumes (charrnn-train-charrnn.service) |') in text
+    assert '| box2 | - | - | - | - | - | - | - | - | - | - | stays down |' in text
+    assert text.split('## Restarts and interruptions\n\n', 1)[1].splitlines()[:5] == [
+        '- 2026-12-07T09:00:00+0000 box1: started by the train module',
+        '- 2026-12-07T10:00:00+0000 box1: the trainer ended at iteration 1200, stopped on SIGTERM, by systemd '
+        'stopping the unit (a shutdown, or systemctl stop)',
+        '- 2026-12-07T10:01:00+0000 box1: started by systemd, after a restart of the host, resuming from '
+        '/opt/rnn-karpathy/cv/lm_lstm_epoch3.10_1.9000.t7',
+        '- 2026-12-07T11:00:00+0000 box1: the trainer ended at iteration 900, exit status 137 (training)',
+        '- 2026-12-07T12:00:00+0000 box1: the trainer ended at iteration 950, interrupted by the cloud (GCP preemption '
+        'notice)']
     assert (dest / 'loss.png').read_bytes().startswith(b'\x89PNG')
     assert result['curves'] == {'box1': {'train': 99, 'val': 1}, 'box2': {'train': 0, 'val': 0}}
     again = module_runner(report.main, {'dest': str(dest), 'hosts': hosts(tmp_path)})
