@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite: lint, sanity, unit and integration tests on the oldest and newest ansible-core
-# this collection supports, the changelog, the built artifact, and the offline molecule scenario on
-# Debian 12 and 13 containers, and the README's main command on fresh Debian boxes. Sets up everything it needs under .venv*/ and .tmp/.
+# this collection supports, the changelog, the built artifact, supervised runs in a container that boots
+# systemd, the offline molecule scenario on Debian 12 and 13 containers, and the README's main command on
+# fresh Debian boxes. Sets up everything it needs under .venv*/ and .tmp/.
 #
 #   tests/run.sh                 everything
 #   tests/run.sh lint unit       only some stages (lint sanity unit targets integration changelog build
-#                                freshbox molecule)
+#                                systemd freshbox molecule)
 #
 # CHARRNN_GIT_MIRROR / CHARRNN_GIT_MIRROR_PATH: sources for the real Torch build in molecule.
 set -euo pipefail
@@ -13,7 +14,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(lint sanity unit targets integration changelog build freshbox molecule)
+[ ${#stages[@]} -gt 0 ] || stages=(lint sanity unit targets integration changelog build systemd freshbox molecule)
 
 newest_python=${CHARRNN_NEWEST_PYTHON:-python3.13}
 oldest_python=${CHARRNN_OLDEST_PYTHON:-python3.12}
@@ -143,6 +144,11 @@ for stage in "${stages[@]}"; do
            "rnn_bootstrap.charrnn.$(basename "$playbook" .yml)" 2>&1) || { echo "$out" >&2; exit 1; }
        done)
       echo "built, installed and read back $(ls .tmp/build/*.tar.gz)"
+      ;;
+    systemd)
+      banner "supervised runs in a container booting systemd (reboot, crash, power loss, stop, finish)"
+      tests/systemd/build-image.sh bookworm charrnn-systemd/debian:12
+      PATH="$repo/.venv/bin:$PATH" .venv/bin/python -m pytest -q -s tests/systemd
       ;;
     freshbox)
       banner "README main command on fresh Debian 12 and 13 boxes (root and sudoer)"
