@@ -28,6 +28,7 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _proc
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _requested_checkpoints
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _resources
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _resume
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _run_state
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _sampling
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _screen
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _supervision
@@ -475,6 +476,18 @@ class TrainManager:
         if not status['alive']:
             warn('screen session %s is gone but its trainer (pid %s) still runs' % (p['session'], status['pid']))
 
+    def lineage(self, run_save, resumed_from):
+        """The savefiles of the model the new run trains: its own, and when it resumes, the savefile of the
+        checkpoint it continues with that run's lineage (as the state recorded it, when it is that run). keep
+        prunes their checkpoints together and never those of another model."""
+        if not resumed_from:
+            return [run_save]
+        continued = _checkpoints.parse_name(resumed_from)['savefile']
+        previous = _run_state.read_state(self.log_path)
+        earlier = previous.get('lineage') if _train_flags.argv_flag(previous.get('command'), 'savefile') == continued \
+            else None
+        return sorted(set((earlier or [continued]) + [run_save]))
+
     def helpers(self, resumed_from):
         """(the programs that run beside the new trainer, the one that runs after it): the interruption notice
         watcher and the notifier, as the options ask for them."""
@@ -542,12 +555,13 @@ class TrainManager:
                         'or a power loss loses the iterations since its last checkpoint (eval_val_every). '
                         'precision=float has both')
         helpers, after = self.helpers(resume['resume_from'])
+        lineage = self.lineage(run_save, resume['resume_from'])
         try:
             pid, warnings = self.trainer.start(self.chdir, argv, record, self.env, stdbuf=module.get_bin_path('stdbuf'),
                                                keep=p['keep'], startup_timeout=p['startup_timeout'],
                                                exec_prefix=_requested_checkpoints.trainer_exec(
                                                    sys.executable, _precision.needs_launcher(p['precision'])),
-                                               helpers=helpers, after=after)
+                                               helpers=helpers, after=after, lineage=lineage)
         except _trainer.TrainerError as e:
             module.fail_json(msg=e.msg, **e.details)
         for w in warnings:

@@ -317,14 +317,15 @@ class Trainer:
         return moved
 
     def start(self, chdir, argv, record, env, stdbuf=None, keep=0, startup_timeout=300, exec_prefix=None,
-              helpers=None, after=None):
+              helpers=None, after=None, lineage=None):
         """Start the wrapper in screen, find the trainer's pid and wait until it trains.
 
         exec_prefix runs before argv in the trainer's process, helpers beside it, after once it has ended (see
         _wrapper.build_wrapper).
 
         record: what the state file keeps of the run besides what start knows (base_command,
-        checkpoint_dir, data_dir, resumed_from). Returns (pid, warnings); raises TrainerError when the
+        checkpoint_dir, data_dir, resumed_from). lineage: the savefiles of the model's runs, whose
+        checkpoints keep prunes together (default: savefile's alone). Returns (pid, warnings); raises TrainerError when the
         trainer cannot start, ends before it trained, or has not trained within startup_timeout seconds
         (then it keeps running).
         """
@@ -354,6 +355,7 @@ class Trainer:
             'log_path': log_path,
             'log_offset': offset,
             'resumed_from': record['resumed_from'],
+            'lineage': lineage or [self.savefile],
             'started_at': time.strftime('%Y-%m-%dT%H:%M:%S%z'),
             'pid': None,
             'uid': os.getuid(),
@@ -363,7 +365,7 @@ class Trainer:
         if not stdbuf:
             warnings.append('stdbuf (coreutils) not found: the trainer output is block-buffered, the log may lag')
         wrapper = _wrapper.build_wrapper(chdir, argv, env, log_path, pid_file, stdbuf=stdbuf, keep=keep,
-                                         checkpoint_dir=self.checkpoint_dir, savefile=self.savefile,
+                                         checkpoint_dir=self.checkpoint_dir, lineage=lineage or [self.savefile],
                                          exec_prefix=exec_prefix, helpers=helpers, after=after)
         rc, err = _screen.start_session(self.screen_bin, self.session, wrapper, self.runner, cwd=chdir)
         if rc != 0:

@@ -199,9 +199,12 @@ options:
   keep:
     description:
       - Checkpoint retention while the run trains. With V(N > 0), every minute and when the trainer ends, only
-        the N most recently written checkpoints of the savefile (earlier runs included) and the one with the
-        lowest validation loss are kept; the others are deleted. The newest checkpoint, which may still be
-        being written, is always kept.
+        the N most recently written checkpoints of the model and the one with the lowest validation loss are
+        kept; the others are deleted. The newest checkpoint, which may still be being written, is always kept.
+      - The model's checkpoints are those of the run's savefile and of the runs it continues (a run resumed from
+        a checkpoint of C(lstm) writes as C(lstm.run2), and both count), named exactly as train.lua names them.
+        Another savefile's checkpoints (C(lstm_epochs) is not C(lstm)), and those of an earlier model that a run
+        from scratch under C(lstm.run3) does not continue, are never deleted.
       - V(0) keeps every checkpoint, as char-rnn does.
     type: int
     default: 0

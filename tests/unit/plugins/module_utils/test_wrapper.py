@@ -12,6 +12,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _processes
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _requested_checkpoints
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _threads
@@ -51,9 +53,9 @@ def test_build_wrapper_quotes_and_records_pid_and_status(tmp_path):
     assert not (chdir / 'x').exists()
 
 
-def _prune(directory, savefile, keep):
+def _prune(directory, lineage, keep):
     subprocess.check_call(['/bin/sh', '-c', _wrapper.PRUNE_FUNCTION + '; prune "$@"', 'sh',
-                           str(directory), savefile, str(keep)])
+                           str(directory), str(keep), _wrapper.lineage_pattern(lineage)])
     return sorted(os.listdir(str(directory)))
 
 
@@ -71,32 +73,60 @@ def test_prune_keeps_the_newest_and_the_best(tmp_path):
         os.utime(str(tmp_path / name), (1000 + i, 1000 + i))
     (tmp_path / 'lm_gru_epoch1.00_0.1000.t7').write_text('another savefile')
     (tmp_path / 'notes.txt').write_text('not a checkpoint')
-    assert _prune(tmp_path, 'lstm', 2) == sorted([
+    assert _prune(tmp_path, ['lstm', 'lstm.run2'], 2) == sorted([
         'lm_lstm_epoch2.00_1.2000.t7', 'lm_lstm.run2_epoch1.00_nan.t7', 'lm_lstm.run2_epoch1.50_1.3000.t7',
         'lm_gru_epoch1.00_0.1000.t7', 'notes.txt'])
-    assert _prune(tmp_path, 'lstm', 1) == sorted([
+    assert _prune(tmp_path, ['lstm', 'lstm.run2'], 1) == sorted([
         'lm_lstm_epoch2.00_1.2000.t7', 'lm_lstm.run2_epoch1.50_1.3000.t7', 'lm_gru_epoch1.00_0.1000.t7',
         'notes.txt'])
 
 
+def test_prune_leaves_other_models_alone(tmp_path):
+    names = [  # oldest first
+        'lm_lstm_epoch1.00_1.9000.t7',
+        'lm_lstm_epochs_epoch1.00_1.1000.t7',  # savefile lstm_epochs: not lstm's
+        'lm_lstm.run3_epoch1.00_1.0000.t7',     # a new model under a run savefile, outside the lineage
+        'lm_lstm_epoch2.00_1.5000.t7',
+        'lm_lstm.run2_epoch0.50_1.4000.t7',
+        'lm_lstm_epoch3.00_1.3000.t7.incomplete',
+        'lm_lstmx_epoch1.00_0.9000.t7',
+        'lm_lstm.run2_epoch1.00_1.3000.t7',
+    ]
+    for i, name in enumerate(names):
+        (tmp_path / name).write_text('x')
+        os.utime(str(tmp_path / name), (1000 + i, 1000 + i))
+    assert _prune(tmp_path, ['lstm', 'lstm.run2'], 1) == sorted(
+        ['lm_lstm_epochs_epoch1.00_1.1000.t7', 'lm_lstm.run3_epoch1.00_1.0000.t7', 'lm_lstm_epoch3.00_1.3000.t7.incomplete',
+         'lm_lstmx_epoch1.00_0.9000.t7', 'lm_lstm.run2_epoch1.00_1.3000.t7'])
+
+
+@pytest.mark.parametrize('savefile', ['a.b', 'x+y', 'we[ir]d(1)|$^*?{2}', "it's"])
+def test_a_lineage_pattern_takes_savefiles_literally(savefile):
+    pattern = _wrapper.lineage_pattern([savefile])
+    name = 'lm_%s_epoch1.00_1.2000.t7' % savefile
+    names = '%s\nlm_ab_epoch1.00_1.0.t7\nlm_%s_epoch1.00_1.2000.t7x\n' % (name, savefile)
+    proc = subprocess.run(['grep', '-E', '--', pattern], input=names.encode(), stdout=subprocess.PIPE, check=False)
+    assert proc.stdout.decode().splitlines() == [name]
+
+
 def test_prune_of_an_empty_or_missing_directory_does_nothing(tmp_path):
-    assert _prune(tmp_path, 'lstm', 3) == []
+    assert _prune(tmp_path, ['lstm'], 3) == []
     assert subprocess.call(['/bin/sh', '-c', _wrapper.PRUNE_FUNCTION + '; prune "$@"', 'sh',
-                            str(tmp_path / 'missing'), 'lstm', '3']) == 0
+                            str(tmp_path / 'missing'), '3', _wrapper.lineage_pattern(['lstm'])]) == 0
 
 
 def test_wrapper_prunes_while_and_after_the_trainer_runs(tmp_path):
     cv = tmp_path / 'cv'
     cv.mkdir()
     # writes five checkpoints, the third the best, then exits
-    script = _fake_trainer(tmp_path / 'fake-trainer', 'for l in 1.9 1.5 1.1 1.4 1.3; do touch "cv/lm_lstm_epoch$l.00_$l.t7"; '
+    script = _fake_trainer(tmp_path / 'fake-trainer', 'for l in 1.9 1.5 1.1 1.4 1.3; do touch "cv/lm_lstm_epoch$l""0_$l.t7"; '
                            'sleep 0.3; done\n')
     log = tmp_path / 'train.log'
     argv = _wrapper.build_wrapper(str(tmp_path), [str(script)], _threads.thread_env(1), str(log),
-                                  str(log) + '.pid', keep=1, checkpoint_dir=str(cv), savefile='lstm',
+                                  str(log) + '.pid', keep=1, checkpoint_dir=str(cv), lineage=['lstm'],
                                   prune_every=1)
     subprocess.check_call(argv)
-    assert sorted(os.listdir(str(cv))) == ['lm_lstm_epoch1.1.00_1.1.t7', 'lm_lstm_epoch1.3.00_1.3.t7']
+    assert sorted(os.listdir(str(cv))) == ['lm_lstm_epoch1.10_1.1.t7', 'lm_lstm_epoch1.30_1.3.t7']
     assert log.read_text().splitlines()[-1] == '[charrnn] run ended: exit status 0'
 
 

@@ -339,6 +339,16 @@ def test_restart_resumes_from_latest(module_runner, base_args, charrnn_dir, fake
         text = f.read()
     assert text.count('[charrnn] run started') == 3
     assert 'loading a model from checkpoint ' + r2['resumed_from'] in text
+    # keep prunes a model's runs together and never another model's
+    assert _run_state.read_state(r3['log_path'])['lineage'] == ['lstm.run3']
+    r4 = run(module_runner, dict(base_args, state='restarted', keep=1))
+    assert r4['savefile'] == 'lstm.run4' and os.path.basename(r4['resumed_from']).startswith('lm_lstm.run3_epoch1.00_')
+    assert _run_state.read_state(r4['log_path'])['lineage'] == ['lstm.run3', 'lstm.run4']
+    assert _wait_for(lambda: not fake_screen.find_sessions('screen', base_args['session'], None))
+    left = os.listdir(str(cv))
+    assert sorted(n for n in left if n.startswith(('lm_lstm_', 'lm_lstm.run2_'))) == sorted(list(first_run) + second_run)
+    model = [n for n in left if n.startswith(('lm_lstm.run3_', 'lm_lstm.run4_'))]
+    assert 1 <= len(model) <= 2, model  # the newest, and the best when it is another
 
 
 def test_start_fails_when_trainer_dies_at_once(module_runner, module_fail, base_args, fake_screen, monkeypatch):
