@@ -67,14 +67,16 @@ def markdown(title, hosts):
 
 
 def after_reboot(supervision):
-    """Whether the host's run comes back by itself after a reboot, for the report's table."""
+    """Whether the host's run comes back by itself after a reboot, and why not, for the report's table."""
     if not supervision:
         return '-'
+    if supervision.get('result') == 'start-limit-hit' or supervision.get('active_state') == 'failed':
+        return 'gave up after %s restarts; resumes at the next boot' % supervision.get('restarts')
     if supervision.get('comes_back_after_reboot'):
         return 'resumes (%s)' % supervision.get('unit')
-    if supervision.get('installed') and supervision.get('result') == 'start-limit-hit':
-        return 'gave up after %s restarts' % supervision.get('restarts')
-    return 'stays down'
+    reason = supervision.get('reason') or ''
+    prefix = 'the run will not come back after a restart of the host: '
+    return 'no: %s' % (reason[len(prefix):] if reason.startswith(prefix) else reason or 'not supervised')
 
 
 def describe_event(event):

@@ -162,6 +162,15 @@ class Stops:
         self.received = signum
 
 
+def note_in_log(log_path, line):
+    """Appends a line to the run's log, where people look first (no trainer writes to it then)."""
+    try:
+        with open(log_path, 'a') as f:
+            f.write(line + '\n')
+    except (IOError, OSError):
+        pass
+
+
 def main(argv=None, log=None, stops=None):
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
@@ -208,6 +217,9 @@ def main(argv=None, log=None, stops=None):
                                       reason='the unit was stopped while the trainer started')
             return 0
         _supervision.record_event(log_path, 'not started', by=reason, failed=True, reason=msg.splitlines()[0][:500])
+        note_in_log(log_path, '[charrnn] %s could not start the trainer: %s. The unit tries again after %d s, at most '
+                              '%d times within an hour; then it gives up until the next train task or boot'
+                    % (reason, msg.splitlines()[0], params.get('restart_delay', 0), params.get('restart_limit', 0)))
         return 1
     if not result.get('running') or not result.get('pid'):
         say(result.get('msg') or 'nothing to run: %s' % ('finished' if result.get('finished') else 'not running'))

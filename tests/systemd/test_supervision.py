@@ -257,6 +257,8 @@ def test_a_trainer_that_fails_at_once_is_not_restarted_for_ever(box):
         not_started = [e for e in box.events() if e['event'] == 'not started']
         assert 1 <= len(not_started) <= TRAIN['restart_limit'] + 1, not_started
         assert 'ended before it trained' in not_started[-1]['reason']
+        assert re.search(r'^\[charrnn\] systemd(, after the trainer failed)? could not start the trainer: the trainer '
+                         r'ended before it trained .*The unit tries again after 2 s, at most 2 times', box.log(), re.M)
         status = box.status()
         sup = status['supervision']
         assert sup['active_state'] == 'failed' and 'gave up' in sup['reason'], sup

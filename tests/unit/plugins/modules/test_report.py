@@ -8,6 +8,7 @@ __metaclass__ = type
 
 import pytest
 
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _report
 from ansible_collections.rnn_bootstrap.charrnn.plugins.modules import report
 
 LOG = '\n'.join([
@@ -36,7 +37,8 @@ def hosts(tmp_path):
               'iteration': 900, 'failed': True},
              {'event': 'ended', 'at': '2026-12-07T12:00:00+0000', 'exit_status': 0, 'phase': 'training',
               'iteration': 950, 'failed': False, 'stopped_on': 'SIGTERM', 'interruption': 'GCP preemption notice'}]},
-        {'name': 'box2', 'supervision': {'comes_back_after_reboot': False, 'reason': 'no systemd'}},
+        {'name': 'box2', 'supervision': {'comes_back_after_reboot': False,
+                                         'reason': 'the run will not come back after a restart of the host: no systemd'}},
     ]
 
 
@@ -47,7 +49,7 @@ def test_writes_table_and_chart_then_changes_nothing(module_runner, tmp_path):
     text = (dest / 'report.md').read_text()
     assert ('| box1 | Debian 12.11 | 3m 21s | 1h 02m | 8s | running | 99/300 | 0.125 | 3.0100 | 2.9000 | 25s '
             '| resumes (charrnn-train-charrnn.service) |') in text
-    assert '| box2 | - | - | - | - | - | - | - | - | - | - | stays down |' in text
+    assert '| box2 | - | - | - | - | - | - | - | - | - | - | no: no systemd |' in text
     assert text.split('## Restarts and interruptions\n\n', 1)[1].splitlines()[:5] == [
         '- 2026-12-07T09:00:00+0000 box1: started by the train module',
         '- 2026-12-07T10:00:00+0000 box1: the trainer ended at iteration 1200, stopped on SIGTERM, by systemd '
@@ -80,3 +82,16 @@ def test_a_host_needs_a_name(module_runner, module_fail, tmp_path):
     with pytest.raises(module_fail) as failure:
         module_runner(report.main, {'dest': str(tmp_path), 'hosts': [{'distribution': 'Debian'}]})
     assert 'name' in failure.value.result['msg']
+
+
+@pytest.mark.parametrize('supervision,cell', [
+    (None, '-'),
+    ({'comes_back_after_reboot': True, 'unit': 'charrnn-train-x.service'}, 'resumes (charrnn-train-x.service)'),
+    ({'comes_back_after_reboot': True, 'active_state': 'failed', 'result': 'start-limit-hit', 'restarts': 5},
+     'gave up after 5 restarts; resumes at the next boot'),
+    ({'comes_back_after_reboot': False, 'reason': 'the run will not come back after a restart of the host: the unit '
+      'is disabled (the run was stopped): train it again to start it'},
+     'no: the unit is disabled (the run was stopped): train it again to start it'),
+])
+def test_the_after_a_reboot_column(supervision, cell):
+    assert _report.after_reboot(supervision) == cell
