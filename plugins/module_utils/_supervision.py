@@ -82,7 +82,7 @@ def unavailable_reason(uid=None, environ=None, isdir=os.path.isdir, exists=os.pa
     socket = os.path.join(runtime_dir(uid, environ), 'systemd', 'private')
     if not exists(socket):
         return ('no systemd manager runs for uid %d (no %s): enable lingering for the training user as root '
-                '(loginctl enable-linger USER; the training role does it) so that its manager starts at boot'
+                '(loginctl enable-linger USER; the char_rnn role does it) so that its manager starts at boot'
                 % (os.getuid() if uid is None else uid, socket))
     return None
 

@@ -294,7 +294,7 @@ options:
         times within an hour, then gives up and says so (RV(rnn_bootstrap.charrnn.checkpoint#module:supervision))."
       - A user unit, so that the module, which runs as the training user, controls it with C(systemctl --user)
         and nothing runs as root. Its manager starts at boot only for a user who lingers (C(loginctl
-        enable-linger <user>), as root; the C(rnn_bootstrap.charrnn.training) role does it).
+        enable-linger <user>), as root; the C(rnn_bootstrap.charrnn.char_rnn) role does it).
       - V(auto) supervises where the training user's manager answers, and trains as before elsewhere (a
         container without systemd as PID 1), where RV(supervision) says that the run will not come back after a
         restart. V(systemd) fails there instead, before anything changes. V(none) removes the unit of an earlier

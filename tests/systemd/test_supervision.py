@@ -166,9 +166,9 @@ def box(tmp_path_factory):
              "printf %s '{t}' > {d}/data/tiny/input.txt && "
              "echo STANDIN_SLEEP={s} > /home/{u}/.config/environment.d/standin.conf && "
              "chown -R {u}: /home/{u}".format(d=CHDIR, u=USER, s=STANDIN_SLEEP, t=text[:20000].replace("'", '')))
-        # The role's own tasks let the user linger, so that its manager starts at boot.
-        result = b.play([{'ansible.builtin.include_role': {'name': 'rnn_bootstrap.charrnn.training',
-                                                           'tasks_from': 'supervision.yml',
+        # The char_rnn role's user tasks let the user linger, so that its manager starts at boot.
+        result = b.play([{'ansible.builtin.include_role': {'name': 'rnn_bootstrap.charrnn.char_rnn',
+                                                           'tasks_from': 'user.yml',
                                                            'apply': {'become_user': 'root'}}}], gather=True)[0]
         assert not result.get('failed'), result
         assert b.sh('ls /var/lib/systemd/linger').split() == [USER]
