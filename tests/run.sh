@@ -149,6 +149,13 @@ for stage in "${stages[@]}"; do
       banner "supervised runs in a container booting systemd (reboot, crash, power loss, stop, finish)"
       tests/systemd/build-image.sh bookworm charrnn-systemd/debian:12
       PATH="$repo/.venv/bin:$PATH" .venv/bin/python -m pytest -q -s tests/systemd
+      if [ -n "${CHARRNN_GIT_MIRROR_PATH:-}" ]; then
+        banner "the reboot and power-loss stories with the real Torch and char-rnn"
+        tests/systemd/real-reboot.sh
+      else
+        echo "SKIPPED: the reboot and power-loss stories with the real Torch and char-rnn" \
+          "(tests/systemd/real-reboot.sh) need CHARRNN_GIT_MIRROR_PATH"
+      fi
       ;;
     freshbox)
       banner "README main command on fresh Debian 12 and 13 boxes (root and sudoer)"
