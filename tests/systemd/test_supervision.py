@@ -178,6 +178,15 @@ def box(tmp_path_factory):
             docker('rm', '-f', name, check=False)
 
 
+AFTER_BOOT = 'systemd, after a restart of the host'
+
+
+def last_start_by(box, by):
+    """The run's last event is a start by `by`."""
+    events = box.events()
+    return bool(events) and events[-1]['event'] == 'started' and events[-1].get('by') == by
+
+
 def checkpoints_saved(log):
     """(iteration, checkpoint) of each checkpoint the log announces."""
     saved, iteration = [], None
@@ -208,8 +217,10 @@ def test_a_reboot_resumes_from_the_checkpoint_the_stop_wrote(box):
     before = len(box.log())
     t0 = time.time()
     box.reboot()
-    pid = box.wait_for('a trainer after the reboot', box.trainer_pid, BACK_WITHIN)
+    # the start is recorded once the trainer trains
+    box.wait_for('a start by systemd after the reboot', lambda: last_start_by(box, AFTER_BOOT), BACK_WITHIN)
     back = time.time() - t0
+    pid = box.trainer_pid()
     log = box.log()
     saved = re.findall(r'^\[charrnn\] stopped on SIGTERM after saving (\S+) at iteration (\d+)', log, re.M)
     assert saved, log[-3000:]
@@ -231,7 +242,9 @@ def test_a_reboot_resumes_from_the_checkpoint_the_stop_wrote(box):
 def test_a_crash_is_restarted_and_resumes(box):
     pid = box.wait_for('the trainer', box.trainer_pid, 30)
     box.sh('kill -KILL %d' % pid)
-    new = box.wait_for('a restarted trainer', lambda: (box.trainer_pid() or pid) != pid and box.trainer_pid(), 40)
+    box.wait_for('a restart by systemd', lambda: last_start_by(box, 'systemd, after the trainer failed'), 40)
+    new = box.trainer_pid()
+    assert new and new != pid
     events = box.events()
     ended = [e for e in events if e['event'] == 'ended']
     assert ended and ended[-1]['failed'] is True and ended[-1]['exit_status'] == 137, events
@@ -240,7 +253,7 @@ def test_a_crash_is_restarted_and_resumes(box):
     # a reboot again, of a trainer the unit started: its process outlives the stop to record how the run ended
     box.wait_for('a few iterations', lambda: re.search(r'^10/\d+', box.log()[-2000:], re.M), 30)
     box.reboot()
-    box.wait_for('a trainer after the reboot', box.trainer_pid, BACK_WITHIN)
+    box.wait_for('a start by systemd after the reboot', lambda: last_start_by(box, AFTER_BOOT), BACK_WITHIN)
     events = box.events()
     assert events[-2]['event'] == 'ended' and events[-2]['stopped_on'] == 'SIGTERM' and not events[-2]['failed'], events
     assert events[-2]['by'] == 'systemd stopping the unit (a shutdown, or systemctl stop)'
