@@ -91,6 +91,9 @@ def test_a_rerun_writes_through_no_link_the_training_user_planted(box):
     assert rc == 0, out[-4000:]
     checkout = os.path.join(base, 'checkout')
     assert os.stat(os.path.join(checkout, 'cv')).st_uid == os.stat(home).st_uid
+    # a corpus of one's own and the checkpoints stay away from other local users
+    for private in ('cv', 'data/poems', 'data/poems/input.txt'):
+        assert os.stat(os.path.join(checkout, private)).st_mode & 0o007 == 0, private
 
     # what root owns and must stay as it is, whatever the user points at it
     root_dir = os.path.join(base, 'root-dir')

@@ -146,3 +146,36 @@ def test_training_entry_points_validate_their_inputs(tmp_path, entry, variables,
     assert rc != 0
     assert "Validating arguments against arg spec '%s'" % entry in out, out
     assert fragment in out.split("Validating arguments against arg spec '%s'" % entry, 1)[1], out
+
+
+@pytest.mark.parametrize('role,variables,refused', [
+    ('char_rnn', {'charrnn_dataset_name': '../../../etc'}, 'charrnn_dataset_name'),
+    ('char_rnn', {'charrnn_dataset_src': '/nonexistent/corpus.txt'}, 'charrnn_dataset_src'),
+    ('char_rnn', {'charrnn_dataset_src': '/etc'}, 'charrnn_dataset_src'),
+    ('char_rnn', {'charrnn_dir': '/usr'}, 'charrnn_dir'),
+    ('char_rnn', {'charrnn_user': '-oroot'}, 'charrnn_user'),
+    ('char_rnn', {'charrnn_user_home': '/home/../etc'}, 'charrnn_user_home'),
+    ('char_rnn', {'charrnn_version': 'master'}, 'charrnn_version'),
+    ('char_rnn', {'charrnn_git_mirror': 'https://deploy:s3cret@git.example.com/'}, 'charrnn_git_mirror'),
+    ('torch', {'charrnn_torch_prefix': '/usr'}, 'charrnn_torch_prefix'),
+    ('torch', {'charrnn_torch_prefix': '/usr/local'}, 'charrnn_torch_prefix'),
+    ('torch', {'charrnn_torch_prefix': '/opt/torch"; id; "'}, 'charrnn_torch_prefix'),
+    ('torch', {'charrnn_torch_build_dir': '/etc/torch-build'}, 'charrnn_torch_build_dir'),
+    ('torch', {'charrnn_torch_version': 'master'}, 'charrnn_torch_version'),
+    ('deps', {'charrnn_extra_packages': ['--nogpgcheck']}, 'charrnn_extra_packages'),
+    ('deps', {'charrnn_proxy_env': {'http_proxy': 'http://proxy:3128\nEVIL=1'}}, 'charrnn_proxy_env'),
+])
+def test_a_bad_variable_is_refused_before_anything_changes(tmp_path, role, variables, refused):
+    """Every variable that reaches a root-side path, a shell file, a URL or an argv is checked first:
+    the error names the variable and its rule, and the role has created nothing."""
+    work = {'charrnn_dir': str(tmp_path / 'checkout'), 'charrnn_user_home': str(tmp_path / 'home'),
+            'charrnn_user': 'charrnnbad', 'charrnn_dataset_src': '', 'charrnn_install_packages': False}
+    work.update(torch_vars(tmp_path))
+    work.update(variables)
+    rc, out = run_role(tmp_path, role, work)
+    assert rc != 0
+    assert '%s = ' % refused in out and 'is refused: ' in out, out[-3000:]
+    assert 's3cret' not in out
+    assert not any((tmp_path / name).exists() for name in ('checkout', 'home', 'prefix', 'build'))
+    with open('/etc/passwd') as passwd:
+        assert not any(line.startswith('charrnnbad:') for line in passwd)
