@@ -333,3 +333,19 @@ def test_a_shared_build_replaces_the_prefix(tmp_path):
     assert result.returncode == 0, result.stderr
     assert sorted(str(p.relative_to(prefix)) for p in prefix.rglob("*") if p.is_file()) == ["bin/th", "lib/libTH.so"]
     assert result.stdout == f"== [0s] unpacking {archive} into {prefix}\n"
+
+
+def test_a_shared_build_is_unpacked_without_its_modes(tmp_path):
+    built = tmp_path / "built"
+    write_tree(built, {"bin/th": "th", "bin/setuid": "root shell", "share/open": "anyone writes"})
+    (built / "bin" / "th").chmod(0o755)
+    (built / "bin" / "setuid").chmod(0o4755)
+    (built / "share" / "open").chmod(0o666)
+    archive = tmp_path / "torch.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(built, arcname=".")
+    prefix = tmp_path / "prefix"
+    result = run("restore-torch.sh", {"CHARRNN_TORCH_PREFIX": str(prefix), "CHARRNN_TORCH_ARCHIVE": str(archive)})
+    assert result.returncode == 0, result.stderr
+    modes = {p: (prefix / p).stat().st_mode & 0o7777 for p in ("bin/th", "bin/setuid", "share/open")}
+    assert modes == {"bin/th": 0o755, "bin/setuid": 0o755, "share/open": 0o644}

@@ -12,6 +12,9 @@ prefix=${CHARRNN_TORCH_PREFIX:?}
 archive=${CHARRNN_TORCH_ARCHIVE:?}
 
 echo "== [${SECONDS}s] unpacking $archive into $prefix"
+# Files get root's owner and the umask's modes, never the archive's: no setuid bit, nothing
+# group- or world-writable.
+umask 022
 rm -rf "$prefix"
 mkdir -p "$prefix"
-tar --extract --gzip --file "$archive" --directory "$prefix" --no-same-owner
+tar --extract --gzip --file "$archive" --directory "$prefix" --no-same-owner --no-same-permissions
