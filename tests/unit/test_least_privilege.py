@@ -46,3 +46,15 @@ def test_char_rnn_checkout_runs_as_the_training_user():
     tasks = list(tasks_in(yaml.safe_load((REPO / "roles" / "char_rnn" / "tasks" / "checkout.yml").read_text())))
     git = [t for t in tasks if "ansible.builtin.git" in t]
     assert git and all(t.get("become_user") == "{{ charrnn_user }}" for t in git)
+
+
+def test_every_task_run_as_the_training_user_ignores_its_python_user_site():
+    """The training user's usercustomize.py would otherwise forge the task's result (see
+    tests/integration/test_forged_results.py): every such task takes _charrnn_user_env."""
+    checked = []
+    for path in list((REPO / "roles").rglob("tasks/*.yml")) + list((REPO / "playbooks").rglob("*.yml")):
+        for task in tasks_in(yaml.safe_load(path.read_text()) or []):
+            if "become_user" in task:
+                checked.append(task.get("name"))
+                assert "_charrnn_user_env" in str(task.get("environment", "")), f"{path.name}: {task.get('name')}"
+    assert len(checked) >= 10
