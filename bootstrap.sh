@@ -50,13 +50,15 @@ EOF
 
 os_release=$root/etc/os-release
 [ -r "$os_release" ] || os_release=$root/usr/lib/os-release
+# os_field NAME: NAME's value in os-release, read as data (sourcing it would run it as root).
+os_field() {
+  sed -n "s/^$1=//p" "$os_release" | head -n 1 | sed -e 's/^"\(.*\)"$/\1/' -e "s/^'\(.*\)'$/\1/"
+}
 if [ -r "$os_release" ]; then
-  # shellcheck disable=SC1090
-  os_id=$(. "$os_release" && printf '%s' "${ID:-}")
-  # shellcheck disable=SC1090
-  os_version=$(. "$os_release" && printf '%s' "${VERSION_ID:-}")
-  # shellcheck disable=SC1090
-  os_name=$(. "$os_release" && printf '%s' "${PRETTY_NAME:-$ID $VERSION_ID}")
+  os_id=$(os_field ID)
+  os_version=$(os_field VERSION_ID)
+  os_name=$(os_field PRETTY_NAME)
+  [ -n "$os_name" ] || os_name="$os_id $os_version"
 else
   os_id='' os_version='' os_name='an unknown system (no /etc/os-release)'
 fi
@@ -110,18 +112,21 @@ find_python() {
 }
 
 # as_root <command...>: run as root, through sudo for anyone else, keeping the proxy settings
-# (sudo resets the environment).
+# (sudo resets the environment). They pass by name, so that a proxy's password never shows in the
+# process list.
 as_root() {
   local keep=() name
   for name in http_proxy https_proxy ftp_proxy no_proxy HTTP_PROXY HTTPS_PROXY FTP_PROXY NO_PROXY; do
-    [ -n "${!name:-}" ] && keep+=("$name=${!name}")
+    [ -n "${!name:-}" ] && keep+=("$name")
   done
   if [ "$(id -u)" = 0 ]; then
-    env ${keep[@]+"${keep[@]}"} "$@"
-  elif command -v sudo >/dev/null; then
-    sudo env ${keep[@]+"${keep[@]}"} "$@"
-  else
+    "$@"
+  elif ! command -v sudo >/dev/null; then
     die "installing $python_package needs root: run $0 as root, or install sudo"
+  elif [ ${#keep[@]} -gt 0 ]; then
+    sudo --preserve-env="$(IFS=,; echo "${keep[*]}")" "$@"
+  else
+    sudo "$@"
   fi
 }
 
@@ -134,6 +139,14 @@ install_python_package() {
     zypper) as_root zypper --non-interactive --quiet install --no-recommends "$python_package" ;;
   esac
 }
+
+# As root, run nothing another user could have changed: the checkout, its venv included, must belong
+# to root or to the user who called sudo, and be writable by no one else.
+if [ "$(id -u)" = 0 ]; then
+  untrusted=$(find "$here" ! -type l \( \( ! -uid 0 ! -uid "${SUDO_UID:-0}" \) -o -perm -0002 \) -print -quit)
+  [ -z "$untrusted" ] || die "$untrusted belongs to another user or anyone may write it, and $0 runs as root:
+  give the checkout to root (chown -R root: $here; chmod -R o-w $here), or run $0 as its owner"
+fi
 
 # ------------------------------------------------------------------ the Python
 

@@ -120,11 +120,16 @@ sys.exit(int(os.environ.get('FAKE_PM_RC', '0')))
 '''
 
 # sudo resets the environment (as the distributions' sudoers do) and answers -n true per FAKE_SUDO_NOPASS.
-FAKE_SUDO = r'''#!/bin/sh
+FAKE_SUDO = r'''#!/bin/bash
 echo "sudo $*" >>"$FAKE_RECORD.sudo"
 if [ "$1" = -n ]; then [ "${FAKE_SUDO_NOPASS:-1}" = 1 ]; exit $?; fi
+kept=()
+case "$1" in
+  --preserve-env=*) IFS=, read -r -a names <<<"${1#--preserve-env=}"; shift
+    for name in "${names[@]}"; do kept+=("$name=${!name}"); done ;;
+esac
 exec env -i PATH="$PATH" FAKE_RECORD="$FAKE_RECORD" FAKE_INSTALLS="$FAKE_INSTALLS" \
-  CHARRNN_LAUNCHER_ROOT="$CHARRNN_LAUNCHER_ROOT" "$@"
+  CHARRNN_LAUNCHER_ROOT="$CHARRNN_LAUNCHER_ROOT" "${kept[@]}" "$@"
 '''
 
 FAKE_ANSIBLE_PLAYBOOK = r'''#!/bin/sh
@@ -337,12 +342,42 @@ def test_sudoer_installs_through_sudo_with_the_proxy_settings(tmp_path):
                      no_proxy='localhost')
     assert result.returncode == 0, result.stderr
     assert [c for c in box.sudo_calls() if 'dnf' in c] == [
-        'sudo env http_proxy=http://proxy.example:3128 https_proxy=http://proxy.example:3128 no_proxy=localhost '
-        'dnf install -y -q python3.11']
+        'sudo --preserve-env=http_proxy,https_proxy,no_proxy dnf install -y -q python3.11']
     [call] = box.package_calls()
     assert call['uid_env'] == {'http_proxy': 'http://proxy.example:3128',
                                'https_proxy': 'http://proxy.example:3128', 'no_proxy': 'localhost'}
     assert '--ask-become-pass' not in box.playbook_call()['argv'], 'sudo without a password asks for none'
+
+
+def test_a_proxy_password_never_reaches_a_command_line(tmp_path):
+    box = Box(tmp_path, 'debian', '12', '3.11')
+    write_exe(str(box.bin / 'id'), '#!/bin/sh\n[ "$1" = -u ] && echo 1000 || exec /usr/bin/id "$@"\n')
+    box.prepare_venv(os.path.join(box.root, 'usr', 'bin', 'python3.11'), TESTED)
+    result = box.run(https_proxy='http://deploy:s3cret@proxy.example:3128')
+    assert result.returncode == 0, result.stderr
+    assert box.sudo_calls() and not any('s3cret' in call for call in box.sudo_calls())
+    calls = box.package_calls()
+    assert calls and all(call['uid_env']['https_proxy'] == 'http://deploy:s3cret@proxy.example:3128' for call in calls)
+
+
+def test_os_release_is_read_as_data_not_run(tmp_path):
+    box = Box(tmp_path, 'debian', '12', '3.11', venv_missing=False)
+    marker = tmp_path / 'ran'
+    with open(os.path.join(box.root, 'etc', 'os-release'), 'a') as f:
+        f.write('BUG_REPORT_URL="$(touch %s)"\n' % marker)
+    assert box.dry_run()['system'] == 'debian 12'
+    assert not marker.exists()
+
+
+def test_as_root_it_refuses_a_checkout_anyone_may_change(tmp_path):
+    box = Box(tmp_path, 'debian', '13', '3.13', venv_missing=False)
+    write_exe(str(box.bin / 'id'), '#!/bin/sh\n[ "$1" = -u ] && echo 0 || exec /usr/bin/id "$@"\n')
+    planted = box.checkout / 'playbooks' / 'site.yml'
+    os.chmod(str(planted), 0o666)
+    result = box.run()
+    assert result.returncode == 1
+    assert '%s belongs to another user or anyone may write it' % planted in result.stderr
+    assert box.package_calls() == []
 
 
 def test_sudo_with_a_password_makes_ansible_ask_for_it(tmp_path):
