@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import pwd
 import tempfile
 
 DEFAULT_CHDIR = '/opt/rnn-karpathy'
@@ -46,10 +47,18 @@ def pid_path(log_path):
 def lock_path(session, uid=None):
     """Per-user, per-session lock file guarding check-and-start.
 
-    /tmp when it exists (the same place whatever TMPDIR a task has), else
-    the temporary directory.
+    In the user's own home, found by uid so that it is the same whatever HOME or TMPDIR a task has:
+    in /tmp any local user could create it first and block every start. /tmp (or the temporary
+    directory) only for a user without a writable home.
     """
     if uid is None:
         uid = os.getuid()
-    base = '/tmp' if os.path.isdir('/tmp') else tempfile.gettempdir()
+    try:
+        home = pwd.getpwuid(uid).pw_dir
+    except KeyError:
+        home = None
+    if home and os.path.isdir(home) and os.access(home, os.W_OK):
+        base = os.path.join(home, '.cache', 'rnn_bootstrap.charrnn')
+    else:
+        base = '/tmp' if os.path.isdir('/tmp') else tempfile.gettempdir()
     return os.path.join(base, 'charrnn-%d-%s.lock' % (uid, session))

@@ -50,6 +50,9 @@ class Lock:
         self.fd = None
 
     def __enter__(self):
+        parent = os.path.dirname(self.path)
+        if not os.path.isdir(parent):
+            os.makedirs(parent, 0o700)
         flags = os.O_RDWR | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0)
         self.fd = os.open(self.path, flags, 0o600)
         st = os.fstat(self.fd)

@@ -18,7 +18,10 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from charrnn_it_helpers import SCREEN, Runner, ansible_playbook, screen_sessions, trainer_pids  # noqa: E402
+from charrnn_it_helpers import SCREEN, Runner, ansible_playbook, collections_root, screen_sessions, trainer_pids  # noqa: E402
+
+sys.path.insert(0, collections_root())
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths  # noqa: E402
 
 
 @pytest.fixture
@@ -41,7 +44,7 @@ def play(tmp_path, request):
         except OSError:
             pass
     time.sleep(0.1)
-    for lock in glob.glob('/tmp/charrnn-%d-%s*.lock' % (os.getuid(), prefix)):
+    for lock in glob.glob(_paths.lock_path(prefix + '*')):
         os.unlink(lock)
     subprocess.run([SCREEN, '-wipe'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
 
