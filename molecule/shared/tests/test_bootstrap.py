@@ -109,6 +109,15 @@ def test_dataset_in_place(host):
     assert data.size > 0
 
 
+@needs_sources
+def test_torch_shadows_no_program_of_the_system_or_of_an_admin(host):
+    own = host.file("/usr/local/bin/luarocks")  # prepare.yml put it there
+    assert not own.is_symlink and "the admin's own luarocks" in own.content_string
+    assert host.file("/usr/local/bin/th").linked_to == f"{PREFIX}/bin/th"
+    path = host.run("bash -lc 'echo $PATH'").stdout.strip().split(":")
+    assert path.index(f"{PREFIX}/bin") > path.index("/usr/bin")
+
+
 @pytest.mark.parametrize("path", ["/opt", "/usr/local/bin", "/etc/profile.d"])
 def test_system_dirs_not_world_writable(host, path):
     assert not host.file(path).mode & 0o002

@@ -10,6 +10,8 @@
 set -euo pipefail
 
 prefix=${CHARRNN_TORCH_PREFIX:?}
+# th runs as root, and Lua looks in ./ first: run where only root writes, not wherever the play started.
+cd "$prefix"
 read -r -a modules <<<"${CHARRNN_TORCH_VERIFY_MODULES:?}"
 SECONDS=${CHARRNN_TORCH_CLOCK:-0}
 
