@@ -162,6 +162,7 @@ def test_training_entry_points_validate_their_inputs(tmp_path, entry, variables,
     ('torch', {'charrnn_torch_prefix': '/opt/torch"; id; "'}, 'charrnn_torch_prefix'),
     ('torch', {'charrnn_torch_build_dir': '/etc/torch-build'}, 'charrnn_torch_build_dir'),
     ('torch', {'charrnn_torch_version': 'master'}, 'charrnn_torch_version'),
+    ('torch', {'charrnn_torch_pip_index_url': 'https://token:s3cret@pypi.example.com/simple'}, 'charrnn_torch_pip_index_url'),
     ('deps', {'charrnn_extra_packages': ['--nogpgcheck']}, 'charrnn_extra_packages'),
     ('deps', {'charrnn_proxy_env': {'http_proxy': 'http://proxy:3128\nEVIL=1'}}, 'charrnn_proxy_env'),
 ])
