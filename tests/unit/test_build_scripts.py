@@ -308,7 +308,27 @@ def test_cmake_4_without_a_pypi_cmake_names_the_setting(tmp_path, mirror, tools)
     result = run("build-torch.sh", build_env(tmp_path, mirror, tools))
     assert result.returncode == 1
     assert "the host's CMake is 'cmake version 4.0.3': cmake>=3.10,<4 from PyPI" in result.stdout
-    assert "pip could not install 'cmake>=3.10,<4' (charrnn_torch_cmake_pip_spec)" in result.stderr
+    assert "pip could not install 'cmake>=3.10,<4' (charrnn_torch_cmake_pip_spec, charrnn_torch_cmake_pip_hashes)" in result.stderr
+
+
+def test_the_pypi_cmake_is_installed_only_with_the_hashes_it_is_pinned_to(tmp_path, mirror, tools):
+    write_script(tools[0] / "cmake", 'echo "cmake version 4.0.3"\n')
+    # python3 -m venv DIR: a venv whose pip records how it was called and "installs" a CMake 3
+    calls = tmp_path / "pip-calls"
+    write_script(tools[0] / "python3", f"""\
+        [ "$1 $2" = "-m venv" ] || exit 1
+        mkdir -p "$3/bin"
+        printf '#!/bin/sh\\necho "$*" >> {calls}; cat "$5" >> {calls} 2>/dev/null\\n' > "$3/bin/pip"
+        printf '#!/bin/sh\\necho "cmake version 3.31.10"\\n' > "$3/bin/cmake"
+        chmod +x "$3/bin/pip" "$3/bin/cmake"
+        """)
+    env = build_env(tmp_path, mirror, tools, CHARRNN_TORCH_CMAKE_PIP_SPEC="cmake==3.31.10",
+                    CHARRNN_TORCH_CMAKE_PIP_HASHES="sha256:aaaa sha256:bbbb")
+    run("build-torch.sh", env)
+    requirements = tmp_path / "build" / "cmake3-requirements.txt"
+    assert calls.read_text().splitlines() == [
+        f"install --quiet --require-hashes --requirement {requirements}",
+        "cmake==3.31.10 --hash=sha256:aaaa --hash=sha256:bbbb"]
 
 
 def test_a_missing_setting_stops_the_build_before_anything_changes(tmp_path, mirror, tools):

@@ -18,6 +18,7 @@
 #   CHARRNN_TORCH_CFLAGS          C flags of every package
 #   CHARRNN_TORCH_CXXFLAGS        C++ flags of every package
 #   CHARRNN_TORCH_CMAKE_PIP_SPEC  PyPI requirement of the CMake used where the host's is not 3.x
+#   CHARRNN_TORCH_CMAKE_PIP_HASHES  its hashes (sha256:<hex>, space-separated); empty installs it unchecked
 set -euo pipefail
 
 prefix=${CHARRNN_TORCH_PREFIX:?}
@@ -29,6 +30,7 @@ lua=${CHARRNN_TORCH_LUA:?}
 read -r -a rocks <<<"${CHARRNN_TORCH_ROCKS:?}"
 jobs=${CHARRNN_TORCH_BUILD_JOBS:?}
 cmake3_spec=${CHARRNN_TORCH_CMAKE_PIP_SPEC:?}
+read -r -a cmake3_hashes <<<"${CHARRNN_TORCH_CMAKE_PIP_HASHES:-}"
 src=$build_dir/src
 cmake3_dir=$build_dir/cmake3
 # The upstream changes live beside this script.
@@ -75,8 +77,14 @@ if [[ "$(cmake_version cmake)" != "cmake version 3."* ]]; then
   if [[ "$(cmake_version "$cmake3_dir/bin/cmake")" != "cmake version 3."* ]]; then
     echo "== [${SECONDS}s] the host's CMake is '$(cmake_version cmake)': $cmake3_spec from PyPI into $cmake3_dir"
     rm -rf "$cmake3_dir"
-    if ! { python3 -m venv "$cmake3_dir" && "$cmake3_dir/bin/pip" install --quiet "$cmake3_spec"; }; then
-      fail "no CMake 3.x on the host and pip could not install '$cmake3_spec' (charrnn_torch_cmake_pip_spec)"
+    # pip runs as root here: with hashes it installs only the files they name.
+    requirement=("$cmake3_spec")
+    if [ ${#cmake3_hashes[@]} -gt 0 ]; then
+      printf '%s%s\n' "$cmake3_spec" "$(printf ' --hash=%s' "${cmake3_hashes[@]}")" >"$build_dir/cmake3-requirements.txt"
+      requirement=(--require-hashes --requirement "$build_dir/cmake3-requirements.txt")
+    fi
+    if ! { python3 -m venv "$cmake3_dir" && "$cmake3_dir/bin/pip" install --quiet "${requirement[@]}"; }; then
+      fail "no CMake 3.x on the host and pip could not install '$cmake3_spec' (charrnn_torch_cmake_pip_spec, charrnn_torch_cmake_pip_hashes)"
     fi
   fi
   export PATH="$cmake3_dir/bin:$PATH"
