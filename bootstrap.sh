@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one command on a fresh box: finds (or installs with the system's package manager) a Python that
-# ansible-core supports as a controller, puts a pinned ansible-core range in a venv inside this checkout
-# (reused by later runs), then runs a playbook of this collection on this checkout's inventory.
+# ansible-core supports as a controller, puts ansible-core in a venv inside this checkout (the releases of
+# requirements/bootstrap*.txt, every file checked against its hash; reused by later runs), then runs a
+# playbook of this collection on this checkout's inventory.
 #
 #   ./bootstrap.sh                              site.yml: from nothing to sampled text, on this machine
 #   ./bootstrap.sh train.yml -e charrnn_train_state=restarted
@@ -11,7 +12,7 @@
 #
 # Environment:
 #   CHARRNN_PYTHON           use this Python for the venv instead of looking for one (any system)
-#   CHARRNN_ANSIBLE_CORE     the ansible-core requirement instead of the tested range for this system
+#   CHARRNN_ANSIBLE_CORE     an ansible-core range of your own instead of the pinned releases (unhashed)
 #   CHARRNN_LAUNCHER_DRY_RUN=1   print what would be installed and run, change nothing
 #   http_proxy, https_proxy, no_proxy, PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, PIP_TRUSTED_HOST, ...
 #                            honoured by the package manager (passed through sudo) and by pip
@@ -65,12 +66,12 @@ fi
 
 # What this system needs: its package manager, the package that brings a usable Python, and the
 # ansible-core range. A Python already there is always preferred over installing one.
-pkg_manager='' python_package='' core_spec=$tested_core supported=1
+pkg_manager='' python_package='' core_spec=$tested_core core_lock=requirements/bootstrap.txt supported=1
 case "$os_id:$os_version" in
   debian:12 | debian:13) pkg_manager=apt-get python_package=python3-venv ;;
   ubuntu:22.04 | ubuntu:24.04 | ubuntu:26.04) pkg_manager=apt-get python_package=python3-venv ;;
   rhel:8* | rocky:8* | almalinux:8*)
-    pkg_manager=dnf python_package=python3.11 core_spec=$el8_core max_python=3.12 ;;
+    pkg_manager=dnf python_package=python3.11 core_spec=$el8_core core_lock=requirements/bootstrap-el8.txt max_python=3.12 ;;
   rhel:9* | rocky:9* | almalinux:9*) pkg_manager=dnf python_package=python3.11 ;;
   rhel:10* | rocky:10* | almalinux:10*) pkg_manager=dnf python_package=python3 ;;
   amzn:2023) pkg_manager=dnf python_package=python3.11 ;;
@@ -171,7 +172,15 @@ else
     python=$(find_python) || die "$python_package is installed but no Python $min_python-$max_python with venv was found in /usr/bin"
   fi
 fi
-core_spec=${CHARRNN_ANSIBLE_CORE:-$core_spec}
+# pip may run as root here: it installs the lock file's releases, each file checked against its hash
+# (hacking/lock-bootstrap.sh writes the locks). CHARRNN_ANSIBLE_CORE installs a range of one's own instead,
+# unchecked.
+if [ -n "${CHARRNN_ANSIBLE_CORE:-}" ]; then
+  core_spec=$CHARRNN_ANSIBLE_CORE core_lock=''
+  core_install=("ansible-core$core_spec")
+else
+  core_install=(--require-hashes --requirement "$here/$core_lock")
+fi
 
 # ------------------------------------------------------------------ the playbook and its arguments
 
@@ -197,7 +206,7 @@ if [ "$dry_run" = 1 ]; then
   printf 'system: %s\n' "$os_name"
   printf 'install: %s\n' "${packages:-nothing}${packages:+ (with $pkg_manager)}"
   printf 'python: %s\n' "$python"
-  printf 'ansible-core: %s\n' "$core_spec"
+  printf 'ansible-core: %s\n' "$core_spec${core_lock:+ (pinned with hashes in $core_lock)}"
   printf 'venv: %s\n' "$venv"
   printf 'run: ansible-playbook %s%s\n' "${playbook#"$here"/}" "$(printf ' %q' ${extra[@]+"${extra[@]}"} "$@")"
   exit 0
@@ -206,14 +215,15 @@ fi
 # ------------------------------------------------------------------ the venv
 
 stamp=$venv/.bootstrap-stamp
-want="$python $("$python" -c 'import sys; print(sys.version.split()[0])') ansible-core$core_spec"
+want="$python $("$python" -c 'import sys; print(sys.version.split()[0])') ansible-core$core_spec \
+$([ -z "$core_lock" ] || cksum <"$here/$core_lock")"
 if [ -x "$venv/bin/ansible-playbook" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
   :
 else
-  say "installing ansible-core$core_spec into ${venv#"$here"/} with $python"
+  say "installing ansible-core$core_spec${core_lock:+ ($core_lock)} into ${venv#"$here"/} with $python"
   rm -rf "$venv"
   "$python" -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "ansible-core$core_spec" ||
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${core_install[@]}" ||
     die "pip could not install ansible-core$core_spec (behind a proxy? set https_proxy, or PIP_INDEX_URL for a package index mirror)"
   printf '%s\n' "$want" >"$stamp"
 fi

@@ -18,6 +18,7 @@ __metaclass__ = type
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import zipfile
@@ -151,6 +152,7 @@ class Box:
         self.checkout = tmp_path / 'charrnn'
         (self.checkout / 'playbooks').mkdir(parents=True)
         shutil.copy(LAUNCHER, str(self.checkout / 'bootstrap.sh'))
+        shutil.copytree(os.path.join(REPO, 'requirements'), str(self.checkout / 'requirements'))
         for playbook in ('site.yml', 'train.yml'):
             (self.checkout / 'playbooks' / playbook).write_text('---\n')
         (self.checkout / 'ansible.cfg').write_text('[defaults]\n')
@@ -223,7 +225,10 @@ class Box:
         write_exe(str(venv / 'bin' / 'ansible-playbook'), FAKE_ANSIBLE_PLAYBOOK)
         version = subprocess.check_output([real_python(os.path.basename(python)[len('python'):]), '-c', 'import sys; print(sys.version.split()[0])'],
                                           universal_newlines=True).strip()
-        (venv / '.bootstrap-stamp').write_text('%s %s ansible-core%s\n' % (python, version, spec))
+        lock = self.checkout / 'requirements' / ('bootstrap-el8.txt' if spec == EL8 else 'bootstrap.txt')
+        with open(str(lock)) as f:
+            checksum = subprocess.check_output(['cksum'], stdin=f, universal_newlines=True).strip()
+        (venv / '.bootstrap-stamp').write_text('%s %s ansible-core%s %s\n' % (python, version, spec, checksum))
         return venv
 
 
@@ -238,7 +243,8 @@ def test_dry_run_says_what_it_would_install_and_run(tmp_path, system):
     else:
         assert plan['install'] == 'nothing'
         assert os.path.basename(plan['python']) == picked
-    assert plan['ansible-core'] == spec
+    lock = 'requirements/bootstrap-el8.txt' if spec == EL8 else 'requirements/bootstrap.txt'
+    assert plan['ansible-core'] == '%s (pinned with hashes in %s)' % (spec, lock)
     assert plan['run'] == "ansible-playbook playbooks/site.yml --check -e a=b\\ c"
     assert box.package_calls() == [], 'a dry run installs nothing'
     assert not (box.checkout / '.venv-run').exists()
@@ -426,8 +432,9 @@ def test_makes_the_venv_with_pip_honouring_the_environment_then_reuses_it(tmp_pa
     wheels = tmp_path / 'wheels'
     wheels.mkdir()
     stand_in_ansible_core_wheel(wheels)
-    # pip's own settings from the environment: no index at all, only this directory.
-    env = dict(PIP_NO_INDEX='1', PIP_FIND_LINKS=str(wheels), PIP_CONSTRAINT='')
+    # pip's own settings from the environment: no index at all, only this directory; a range of one's own
+    # instead of the lock (whose hashes the stand-in does not have).
+    env = dict(PIP_NO_INDEX='1', PIP_FIND_LINKS=str(wheels), PIP_CONSTRAINT='', CHARRNN_ANSIBLE_CORE='>=2.16,<2.22')
     result = box.run('-e', 'x=1', **env)
     assert result.returncode == 0, result.stderr
     assert 'installing ansible-core>=2.16,<2.22 into .venv-run' in result.stderr
@@ -444,6 +451,33 @@ def test_makes_the_venv_with_pip_honouring_the_environment_then_reuses_it(tmp_pa
     assert (venv / 'kept').exists() and (venv / '.bootstrap-stamp').stat().st_mtime == stamp.st_mtime
     assert len(box.package_calls()) == 2, 'the second run installed nothing'
     assert box.playbook_call()['python'] == python
+
+
+def test_by_default_pip_installs_only_what_the_lock_hashes(tmp_path):
+    box = Box(tmp_path, 'debian', '12', '3.11')
+    wheels = tmp_path / 'wheels'
+    wheels.mkdir()
+    stand_in_ansible_core_wheel(wheels)  # an ansible-core the lock does not name, with no hash of its own
+    result = box.run(PIP_NO_INDEX='1', PIP_FIND_LINKS=str(wheels), PIP_CONSTRAINT='')
+    assert result.returncode == 1
+    assert 'installing ansible-core>=2.16,<2.22 (requirements/bootstrap.txt) into .venv-run' in result.stderr
+    assert 'pip could not install ansible-core>=2.16,<2.22' in result.stderr
+    assert not os.path.exists(box.record + '.playbook')
+
+
+@pytest.mark.parametrize('lock,core_range', [('bootstrap.txt', TESTED), ('bootstrap-el8.txt', EL8)])
+def test_the_locks_pin_every_package_with_hashes_within_the_tested_range(lock, core_range):
+    with open(os.path.join(REPO, 'requirements', lock)) as f:
+        text = f.read().replace('\\\n', ' ')
+    pins = [line for line in text.splitlines() if line and not line.startswith('#')]
+    assert pins and all(re.match(r'^[a-z0-9_.-]+==\S+( ;[^-]+)?(\s+--hash=sha256:[0-9a-f]{64})+\s*$', pin) for pin in pins), pins
+    low, high = re.match(r'^>=(\d+\.\d+),<(\d+\.\d+)$', core_range).groups()
+
+    def version(text):
+        return tuple(int(part) for part in text.split('.')[:2])
+
+    cores = [re.match(r'^ansible-core==(\S+)', pin).group(1) for pin in pins if pin.startswith('ansible-core==')]
+    assert cores and all(version(low) <= version(core) < version(high) for core in cores)
 
 
 def test_the_launcher_knows_exactly_the_supported_list_of_the_deps_role():
