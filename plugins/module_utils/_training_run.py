@@ -9,6 +9,9 @@ doc fragment rnn_bootstrap.charrnn.training_run, and one check of their values."
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
+import pwd
+
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _screen
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _train_flags
@@ -51,7 +54,26 @@ def check(params, *own):
     for problem, message in own:
         if problem:
             return message
-    return None
+    return _root_on_a_users_checkout(params.get('chdir'))
+
+
+def _root_on_a_users_checkout(chdir):
+    """Root working in a checkout another user owns would load that user's checkpoints and Lua (and write
+    where that user can plant links) as root."""
+    if not chdir or os.geteuid() != 0:
+        return None
+    try:
+        owner = os.stat(chdir).st_uid
+    except OSError:
+        return None
+    if owner == 0:
+        return None
+    try:
+        name = pwd.getpwuid(owner).pw_name
+    except KeyError:
+        name = 'uid %d' % owner
+    return ('this module runs as root in %s, which %s owns: it would load that user\'s checkpoints and Lua as root. '
+            'Run it as %s (become_user: %s), as the training role does' % (chdir, name, name, name))
 
 
 def log_path(params, chdir, checkpoint_dir):

@@ -66,6 +66,25 @@ def test_check_passes_good_values_of_the_options_a_module_has():
     assert _training_run.check({'session': 'charrnn', 'savefile': 'lstm.run2', 'gpuid': 0, 'threads': None}) is None
 
 
+def test_root_is_refused_in_a_checkout_another_user_owns(monkeypatch, tmp_path):
+    monkeypatch.setattr(_training_run.os, 'geteuid', lambda: 0)
+    owned = os.stat(str(tmp_path)).st_uid
+    if owned == 0:
+        monkeypatch.setattr(_training_run.os, 'stat', lambda path: os.stat_result((0o40755, 0, 0, 0, 4242, 4242, 0, 0, 0, 0)))
+    err = _training_run.check({'session': 'charrnn', 'chdir': str(tmp_path)})
+    assert err.startswith('this module runs as root in %s, which ' % tmp_path)
+    assert 'Run it as ' in err
+
+
+def test_root_in_its_own_checkout_and_any_other_user_pass(monkeypatch, tmp_path):
+    monkeypatch.setattr(_training_run.os, 'stat', lambda path: os.stat_result((0o40755, 0, 0, 0, 0, 0, 0, 0, 0, 0)))
+    monkeypatch.setattr(_training_run.os, 'geteuid', lambda: 0)
+    assert _training_run.check({'session': 'charrnn', 'chdir': str(tmp_path)}) is None
+    monkeypatch.undo()
+    monkeypatch.setattr(_training_run.os, 'geteuid', lambda: 1000)
+    assert _training_run.check({'session': 'charrnn', 'chdir': str(tmp_path)}) is None
+
+
 def test_log_path_rule():
     assert _training_run.log_path({'log_path': None, 'session': 's'}, '/opt/r', '/opt/r/cv') == '/opt/r/cv/train-s.log'
     assert _training_run.log_path({'log_path': 'logs/x.log', 'session': 's'}, '/opt/r', '/opt/r/cv') == \

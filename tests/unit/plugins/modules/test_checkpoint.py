@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import tempfile
 import subprocess
 import sys
 import time
@@ -21,7 +22,8 @@ SESSION = 'unit-ckpt-%d' % os.getpid()  # never a real screen session
 
 
 def run(module_runner, args, **kw):
-    args = dict({'session': SESSION}, **args)
+    # never the default checkout of the machine running the tests
+    args = dict({'session': SESSION, 'chdir': tempfile.gettempdir()}, **args)
     return module_runner(checkpoint.main, args, **kw)
 
 
