@@ -49,6 +49,18 @@ def makedirs(path):
             raise
 
 
+def create_new(path, text=False):
+    """Open path for writing as a file of its own: a leftover of an earlier attempt is removed first,
+    and the file is created exclusively, so that nothing planted at path (a link, say) is written through."""
+    try:
+        os.unlink(path)
+    except OSError as e:
+        if e.errno != errno.ENOENT:
+            raise
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0), 0o666)
+    return os.fdopen(fd, 'w' if text else 'wb')
+
+
 def write_if_changed(path, data, check_mode=False, mode=None, replace=os.rename, opener=open):
     """Write the bytes `data` to path unless it already holds exactly them; returns whether it changed
     (in check mode, whether it would), and what path held before (None when it did not exist).
@@ -67,7 +79,7 @@ def write_if_changed(path, data, check_mode=False, mode=None, replace=os.rename,
     if not check_mode:
         tmp = '%s.%d.tmp' % (path, os.getpid())
         try:
-            with opener(tmp, 'wb') as f:
+            with (create_new(tmp) if opener is open else opener(tmp, 'wb')) as f:
                 f.write(data)
             if mode is not None:
                 os.chmod(tmp, mode)

@@ -11,6 +11,7 @@ __metaclass__ = type
 import json
 import os
 
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _files
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
 
 
@@ -30,7 +31,7 @@ def write_state(log_path, data):
     """Write the state file atomically (rename over the old one)."""
     path = _paths.state_path(log_path)
     tmp = '%s.%d.tmp' % (path, os.getpid())
-    with open(tmp, 'w') as f:
+    with _files.create_new(tmp, text=True) as f:
         json.dump(data, f, indent=2, sort_keys=True)
         f.write('\n')
     os.rename(tmp, path)

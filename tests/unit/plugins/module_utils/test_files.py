@@ -55,3 +55,24 @@ def test_write_if_changed_failure_leaves_the_old_file(tmp_path):
     with open(path, 'rb') as f:
         assert f.read() == b'old'
     assert os.listdir(str(tmp_path)) == ['out.txt']
+
+
+def test_a_new_file_is_never_written_through_a_link_planted_at_its_name(tmp_path):
+    target = tmp_path / 'target'
+    target.write_text('untouched')
+    planted = tmp_path / 'state.json.123.tmp'
+    planted.symlink_to(target)
+    with _files.create_new(str(planted), text=True) as f:
+        f.write('new')
+    assert target.read_text() == 'untouched'
+    assert not planted.is_symlink() and planted.read_text() == 'new'
+
+
+def test_write_if_changed_replaces_a_link_at_its_temporary_name(tmp_path, monkeypatch):
+    target = tmp_path / 'target'
+    target.write_text('untouched')
+    path = tmp_path / 'file'
+    monkeypatch.setattr(os, 'getpid', lambda: 7)
+    (tmp_path / 'file.7.tmp').symlink_to(target)
+    assert _files.write_if_changed(str(path), b'data')[0]
+    assert path.read_bytes() == b'data' and target.read_text() == 'untouched'
