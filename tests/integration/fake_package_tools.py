@@ -22,6 +22,7 @@ __metaclass__ = type
 
 import json
 import os
+import re
 import sys
 
 
@@ -60,6 +61,15 @@ def dnf(state, args):
             repos[args[2]]['status'] = 'enabled'
             save(state)
             return 0
+    if args[:2] == ['install', '--setopt=localpkg_gpgcheck=1'] and len(args) == 3:
+        # a release package from a URL: dnf checks its signature against the keys rpm has imported
+        name = args[2]
+        if name not in state.get('release_packages', {}):
+            return fail('Error: Unable to find a match: %s' % name)
+        major = re.search(r'-latest-(\d+)\.', name).group(1)
+        if 'RPM-GPG-KEY-EPEL-%s' % major not in state.get('keys', []):
+            return fail('Public key for %s is not installed. Failing package is: epel-release' % os.path.basename(name))
+        args = ['install', name]
     if args[:1] == ['install'] and len(args) == 2:
         name = args[1]
         if name == 'dnf-plugins-core':
@@ -122,6 +132,13 @@ def suseconnect(state, args):
 
 
 def rpm(state, args):
+    if args[:1] == ['--import'] and len(args) == 2:
+        with open(args[1]) as f:
+            if 'BEGIN PGP PUBLIC KEY BLOCK' not in f.read():
+                return fail('error: %s: import read failed(2).' % args[1])
+        state.setdefault('keys', []).append(os.path.basename(args[1]))
+        save(state)
+        return 0
     if args[:1] != ['-q']:
         return fail('fake rpm: unexpected arguments %r' % (args,), 2)
     installed = state.get('installed', [])

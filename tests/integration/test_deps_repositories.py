@@ -17,8 +17,10 @@ __metaclass__ = type
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 import yaml
@@ -30,6 +32,8 @@ from charrnn_it_helpers import ansible_playbook, collections_root  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 EPEL_URL = 'https://dl.fedoraproject.org/pub/epel/epel-release-latest-%s.noarch.rpm'
+# Where the role puts the signing keys it ships (its /etc/pki/rpm-gpg), for this test run.
+KEY_DIR = os.path.join(tempfile.gettempdir(), 'charrnn-test-rpm-gpg-%d' % os.getpid())
 SUSE_MODULE = 'SUSEConnect -p sle-module-development-tools/15.6/x86_64'
 # What the fake dnf's base repositories carry; openblas-devel and screen only come with CRB and EPEL.
 EL_PACKAGES = yaml.safe_load(open(os.path.join(REPO, 'roles', 'deps', 'vars', 'RedHat.yml')))['_charrnn_deps_packages']
@@ -62,7 +66,13 @@ def rhel(major, how):
               else ['dnf', 'config-manager', '--set-enabled', crb])
     return {'facts': facts('RedHat', {'8': '8.10', '9': '9.5', '10': '10.0'}[major], 'RedHat', 'dnf'),
             'state': el_state([crb], release=EPEL_URL % major),
-            'steps': [enable, ['dnf', 'install', '-y', EPEL_URL % major]]}
+            'steps': [enable] + epel_from_url(EPEL_URL % major, major)}
+
+
+def epel_from_url(url, major):
+    """The steps that install EPEL's release package from a URL: its signing key (shipped with the role) first."""
+    return [['rpm', '--import', '%s/RPM-GPG-KEY-EPEL-%s' % (KEY_DIR, major)],
+            ['dnf', 'install', '-y', '--setopt=localpkg_gpgcheck=1', url]]
 
 
 def clone(distribution, major):
@@ -138,7 +148,7 @@ UNSUPPORTED = {
 }
 
 # The invocations that change a host; the others only read its state.
-MUTATING = ({'config-manager', '--set-enabled'}, {'install'}, {'repos', '--enable'}, {'-p'})
+MUTATING = ({'config-manager', '--set-enabled'}, {'install'}, {'repos', '--enable'}, {'-p'}, {'--import'})
 
 
 def supported_text():
@@ -199,8 +209,12 @@ class Fleet:
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_root(), ANSIBLE_NOCOLOR='1',
                    ANSIBLE_RETRY_FILES_ENABLED='0', ANSIBLE_LOCALHOST_WARNING='0',
                    ANSIBLE_LOCAL_TEMP=str(self.tmp / 'ansible-tmp'), ANSIBLE_DEPRECATION_WARNINGS='0')
+        # one key directory per host, as each host has its own /etc/pki/rpm-gpg
+        for name in self.hosts:
+            if not os.path.isdir(os.path.join(KEY_DIR, name)):
+                os.makedirs(os.path.join(KEY_DIR, name))
         cmd = [ansible_playbook(), '-i', str(self.tmp / 'inventory.json'), str(self.tmp / 'play.json'),
-               '--tags', self.tags, '--forks', '8']
+               '--tags', self.tags, '--forks', '8', '-e', '_charrnn_deps_key_dir=%s/{{ inventory_hostname }}' % KEY_DIR]
         if check:
             cmd.append('--check')
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=str(self.tmp),
@@ -217,11 +231,21 @@ class Fleet:
             log = self.tmp / ('%s.log' % name)
             if log.exists():
                 calls = [json.loads(line) for line in log.read_text().splitlines()]
+            # the host's key directory reads as KEY_DIR in the expectations
+            host_keys = '%s/%s/' % (KEY_DIR, name)
+            result['steps'] = [[arg.replace(host_keys, KEY_DIR + '/') for arg in step] for step in result['steps']]
+            calls = [[arg.replace(host_keys, KEY_DIR + '/') for arg in call] for call in calls]
             results[name] = {'steps': result['steps'], 'failure': result['failure'],
                              'changed': recap[name], 'calls': calls,
                              'changes': [c for c in calls if any(set(c[1:]) >= m for m in MUTATING)]}
         self.output = output
         return results
+
+
+@pytest.fixture(scope='module', autouse=True)
+def key_dir():
+    yield KEY_DIR
+    shutil.rmtree(KEY_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope='module')
@@ -244,7 +268,9 @@ def test_a_real_run_takes_the_steps_once(supported, name):
     first, second = supported[1][name], supported[2][name]
     assert first['failure'] == '' and second['failure'] == ''
     assert first['changes'] == SUPPORTED[name]['steps']
-    assert first['changed'] == (1 if SUPPORTED[name]['steps'] else 0)
+    # the steps, and the copy of a key the role ships where one is imported
+    ships_a_key = any(step[:2] == ['rpm', '--import'] for step in SUPPORTED[name]['steps'])
+    assert first['changed'] == (1 if SUPPORTED[name]['steps'] else 0) + (1 if ships_a_key else 0)
     assert second['changes'] == [] and second['steps'] == [] and second['changed'] == 0
 
 
@@ -271,7 +297,22 @@ def test_epel_release_url_can_point_at_a_mirror(tmp_path):
     host = rhel('10', 'subscribed')
     host['state']['release_packages'] = {mirror: host['state']['release_packages'][EPEL_URL % '10']}
     fleet = Fleet(tmp_path, {'rhel10-mirror': host}, {'charrnn_deps_epel_release_url': mirror})
-    assert fleet.run()['rhel10-mirror']['changes'][-1] == ['dnf', 'install', '-y', mirror]
+    assert fleet.run()['rhel10-mirror']['changes'][-2:] == epel_from_url(mirror, '10')
+
+
+def test_epel_from_a_url_installs_only_with_the_shipped_key_imported(tmp_path):
+    """The release package from a URL is checked against EPEL's key as the role ships it; a package that
+    key did not sign (here: any, without the import) fails, and nothing comes from the same server."""
+    host = rhel('9', 'rhui')
+    fleet = Fleet(tmp_path, {'rhel9-epel': host})
+    result = fleet.run()['rhel9-epel']
+    assert result['failure'] == ''
+    imported = os.path.join(KEY_DIR, 'RPM-GPG-KEY-EPEL-9')
+    shipped = os.path.join(REPO, 'roles', 'deps', 'files', 'RPM-GPG-KEY-EPEL-9')
+    with open(os.path.join(KEY_DIR, 'rhel9-epel', 'RPM-GPG-KEY-EPEL-9')) as placed, open(shipped) as original:
+        assert placed.read() == original.read()
+    order = [call[1:3] for call in result['changes']]
+    assert order.index(['--import', imported]) < order.index(['install', '-y'])
 
 
 def test_screen_missing_from_epel_fails_naming_it(tmp_path):

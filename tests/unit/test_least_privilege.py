@@ -1,7 +1,11 @@
 """Static least-privilege rules over the collection's own files."""
+import os
 import pathlib
 import re
+import shutil
+import subprocess
 
+import pytest
 import yaml
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -58,3 +62,19 @@ def test_every_task_run_as_the_training_user_ignores_its_python_user_site():
                 checked.append(task.get("name"))
                 assert "_charrnn_user_env" in str(task.get("environment", "")), f"{path.name}: {task.get('name')}"
     assert len(checked) >= 10
+
+
+@pytest.mark.parametrize("major,fingerprint", [
+    ("8", "94E279EB8D8F25B21810ADF121EA45AB2F86D6A1"),
+    ("9", "FF8AD1344597106ECE813B918A3872BF3228467C"),
+    ("10", "7D8D15CBFC4E62688591FB2633D98517E37ED158"),
+])
+def test_the_shipped_epel_keys_are_epels_published_ones(tmp_path, major, fingerprint):
+    """dnf checks EPEL's release package against these keys, so each must be the key EPEL publishes."""
+    gpg = shutil.which("gpg")
+    if not gpg:
+        pytest.skip("gpg is not installed")
+    key = REPO / "roles" / "deps" / "files" / f"RPM-GPG-KEY-EPEL-{major}"
+    listing = subprocess.check_output([gpg, "--batch", "--show-keys", "--with-colons", str(key)],
+                                      env=dict(os.environ, GNUPGHOME=str(tmp_path)), text=True)
+    assert [line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:")][:1] == [fingerprint]
