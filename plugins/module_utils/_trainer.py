@@ -69,6 +69,13 @@ class Lock:
         return False
 
 
+def _log_size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
 def has_trained(summary):
     """The run is past loading: it logged an iteration, an evaluation or a checkpoint."""
     return (summary.get('iteration') is not None or summary.get('last_checkpoint') is not None
@@ -216,6 +223,7 @@ class Trainer:
             'pid': pid,
             'log_path': self.log_path,
             'log_exists': log['exists'],
+            'log_size': _log_size(self.log_path) if log['exists'] else 0,
             'exit_status': code,
             'status': status_of(summary, running, log['exists'], code),
         })

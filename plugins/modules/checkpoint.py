@@ -318,6 +318,12 @@ training:
     log_path:
       description: The log read.
       type: str
+    log_exists:
+      description: Whether the log exists.
+      type: bool
+    log_size:
+      description: The log's size in bytes (0 when it does not exist).
+      type: int
 log_tail:
   description: The last 20 lines of the current run's log.
   returned: on failure while waiting

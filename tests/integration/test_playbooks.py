@@ -107,6 +107,10 @@ def test_day_two_playbooks(fleet):
     samples = list((artifacts / 'localhost').glob('sample-lm_lstm_epoch*-t0.5-s123.txt'))
     assert len(samples) == 1 and samples[0].read_text().strip(), out
 
+    for playbook in ('fetch.yml', 'status.yml'):
+        rc, out = run(playbook, '-e', 'charrnn_fetch_max_mb=0')
+        assert rc != 0 and 'more than charrnn_fetch_max_mb (0)' in out and 'nothing was fetched' in out, out
+    assert not list((artifacts / 'localhost').glob('lm_lstm_epoch*.t7'))
     rc, out = run('fetch.yml')
     assert rc == 0, out
     fetched = sorted(p.name for p in (artifacts / 'localhost').glob('lm_lstm_epoch*.t7'))
