@@ -85,8 +85,7 @@ def shared(tmp_path):
     """A build shared by a first host, through the role's own save tasks."""
     built = tmp_path / 'built'
     built_tree(built)
-    (tmp_path / 'shared').mkdir()
-    rc, out = run_torch(tmp_path, 'archive-save', built)
+    rc, out = run_torch(tmp_path, 'archive-save', built)  # the first share creates the directory
     assert rc == 0, out[-3000:]
     return tmp_path / 'shared' / ARCHIVE
 
