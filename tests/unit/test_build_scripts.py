@@ -12,6 +12,7 @@ import tarfile
 import textwrap
 
 import pytest
+import yaml
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 FILES = REPO / "roles" / "torch" / "files"
@@ -348,11 +349,43 @@ def test_a_shared_build_replaces_the_prefix(tmp_path):
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(built, arcname=".")
     prefix = tmp_path / "prefix"
-    write_tree(prefix, {"stale": "from an earlier build"})
+    write_tree(prefix, {"stale": "from an earlier build", ".charrnn-build.json": "{}"})
     result = run("restore-torch.sh", {"CHARRNN_TORCH_PREFIX": str(prefix), "CHARRNN_TORCH_ARCHIVE": str(archive)})
     assert result.returncode == 0, result.stderr
-    assert sorted(str(p.relative_to(prefix)) for p in prefix.rglob("*") if p.is_file()) == ["bin/th", "lib/libTH.so"]
+    assert sorted(str(p.relative_to(prefix)) for p in prefix.rglob("*") if p.is_file()) == [
+        ".charrnn-prefix", "bin/th", "lib/libTH.so"]
     assert result.stdout == f"== [0s] unpacking {archive} into {prefix}\n"
+
+
+# empty-prefix.sh
+
+def empty_prefix(prefix):
+    return subprocess.run(["bash", str(FILES / "empty-prefix.sh"), str(prefix)], capture_output=True, text=True,
+                          check=False)
+
+
+@pytest.mark.parametrize("present", [{}, {".charrnn-prefix": ""}, {".charrnn-build.json": "{}", "bin/th": "old"}])
+def test_the_prefix_is_emptied_when_empty_or_the_collections(tmp_path, present):
+    prefix = tmp_path / "prefix"
+    prefix.mkdir()
+    write_tree(prefix, present)
+    result = empty_prefix(prefix)
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in prefix.iterdir()] == [".charrnn-prefix"]
+
+
+def test_a_prefix_of_someone_elses_is_never_emptied(tmp_path):
+    prefix = tmp_path / "usr-lib"
+    write_tree(prefix, {"libc.so.6": "the system's"})
+    result = empty_prefix(prefix)
+    assert result.returncode == 1
+    assert f"{prefix} holds files this collection did not install" in result.stderr
+    assert (prefix / "libc.so.6").read_text() == "the system's"
+
+
+def test_the_stamp_empty_prefix_knows_is_the_roles(tmp_path):
+    stamp = yaml.safe_load((FILES.parent / "vars" / "main.yml").read_text())["_charrnn_torch_stamp_name"]
+    assert f"stamp={stamp}\n" in (FILES / "empty-prefix.sh").read_text()
 
 
 def test_a_shared_build_is_unpacked_without_its_modes(tmp_path):

@@ -132,8 +132,7 @@ case "$lua" in
 esac
 
 echo "== [${SECONDS}s] luajit + luarocks into $prefix"
-rm -rf "$prefix"
-mkdir -p "$prefix"
+bash "$(dirname "${BASH_SOURCE[0]}")/empty-prefix.sh" "$prefix"
 rm -rf build && mkdir build && cd build
 cmake .. -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_BUILD_TYPE=Release "-DWITH_$lua=ON" \
   -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON >/dev/null

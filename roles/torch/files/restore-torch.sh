@@ -15,6 +15,5 @@ echo "== [${SECONDS}s] unpacking $archive into $prefix"
 # Files get root's owner and the umask's modes, never the archive's: no setuid bit, nothing
 # group- or world-writable.
 umask 022
-rm -rf "$prefix"
-mkdir -p "$prefix"
+bash "$(dirname "${BASH_SOURCE[0]}")/empty-prefix.sh" "$prefix"
 tar --extract --gzip --file "$archive" --directory "$prefix" --no-same-owner --no-same-permissions
