@@ -159,6 +159,10 @@ def test_training_entry_points_validate_their_inputs(tmp_path, entry, variables,
     ('char_rnn', {'charrnn_git_mirror': 'https://deploy:s3cret@git.example.com/'}, 'charrnn_git_mirror'),
     ('torch', {'charrnn_torch_prefix': '/usr'}, 'charrnn_torch_prefix'),
     ('torch', {'charrnn_torch_prefix': '/usr/local'}, 'charrnn_torch_prefix'),
+    ('torch', {'charrnn_torch_prefix': '/usr/lib/x86_64-linux-gnu'}, 'charrnn_torch_prefix'),
+    ('torch', {'charrnn_torch_prefix': '/var/lib/dpkg'}, 'charrnn_torch_prefix'),
+    ('torch', {'charrnn_torch_build_dir': '/root/.ssh'}, 'charrnn_torch_build_dir'),
+    ('char_rnn', {'charrnn_facts_dir': '@checkout/facts'}, 'charrnn_facts_dir'),
     ('torch', {'charrnn_torch_prefix': '/opt/torch"; id; "'}, 'charrnn_torch_prefix'),
     ('torch', {'charrnn_torch_build_dir': '/etc/torch-build'}, 'charrnn_torch_build_dir'),
     ('torch', {'charrnn_torch_version': 'master'}, 'charrnn_torch_version'),
@@ -175,7 +179,8 @@ def test_a_bad_variable_is_refused_before_anything_changes(tmp_path, role, varia
     work = {'charrnn_dir': str(tmp_path / 'checkout'), 'charrnn_user_home': str(tmp_path / 'home'),
             'charrnn_user': 'charrnnbad', 'charrnn_dataset_src': '', 'charrnn_install_packages': False}
     work.update(torch_vars(tmp_path))
-    work.update(variables)
+    work.update((name, value.replace('@checkout', work['charrnn_dir']) if isinstance(value, str) else value)
+                for name, value in variables.items())
     rc, out = run_role(tmp_path, role, work)
     assert rc != 0
     assert '%s = ' % refused in out and 'is refused: ' in out, out[-3000:]
