@@ -49,7 +49,7 @@ def box():
         shutil.rmtree(base, ignore_errors=True)
 
 
-def run_checkout(base, user, home, commit, n):
+def run_checkout(base, user, home, commit, n, checkout=None):
     play = [{'name': 'Checkout', 'hosts': 'localhost', 'gather_facts': False, 'tasks': [
         {'ansible.builtin.include_role': {'name': 'rnn_bootstrap.charrnn.char_rnn', 'tasks_from': 'checkout'}}]}]
     run_dir = os.path.join(base, 'run%d' % n)
@@ -57,7 +57,7 @@ def run_checkout(base, user, home, commit, n):
     with open(os.path.join(run_dir, 'play.json'), 'w') as f:
         json.dump(play, f)
     variables = {
-        'charrnn_dir': os.path.join(base, 'checkout'), 'charrnn_user': user, 'charrnn_group': user,
+        'charrnn_dir': checkout or os.path.join(base, 'checkout'), 'charrnn_user': user, 'charrnn_group': user,
         'charrnn_user_home': home, 'charrnn_git_mirror': 'file://%s/mirror/' % base, 'charrnn_version': commit,
         'charrnn_dataset_src': os.path.join(base, 'poems.txt'), 'charrnn_dataset_name': 'poems',
         'ansible_become_method': 'su', 'ansible_python_interpreter': HOST_PYTHON,
@@ -117,3 +117,20 @@ def test_a_rerun_writes_through_no_link_the_training_user_planted(box):
     # what the user planted stays the user's business: at most a link of its own was replaced by its own file
     gitconfig = os.path.join(home, '.charrnn-mirror.gitconfig')
     assert os.path.islink(gitconfig) or os.lstat(gitconfig).st_uid == os.stat(home).st_uid
+
+
+def test_root_hands_over_no_checkout_directory_that_is_a_link(box):
+    """A checkout inside the training user's home, which the user has replaced with a link to a directory
+    of root's: root must not create, chown or chmod what the link points to."""
+    base, user, home = box
+    commit = char_rnn_mirror(pathlib.Path(base))
+    with open(os.path.join(base, 'poems.txt'), 'w') as f:
+        f.write(POEMS)
+    root_dir = os.path.join(base, 'root-dir')
+    os.mkdir(root_dir, 0o700)
+    before = looks(root_dir)
+    checkout = os.path.join(home, 'char-rnn')
+    as_user(user, 'ln -s "%s" "%s"' % (root_dir, checkout))
+    rc, out = run_checkout(base, user, home, commit, 1, checkout=checkout)
+    assert rc != 0 and 'is a link to %s; root does not follow it' % root_dir in out, out[-3000:]
+    assert looks(root_dir) == before
