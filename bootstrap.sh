@@ -142,9 +142,11 @@ install_python_package() {
 }
 
 # As root, run nothing another user could have changed: the checkout, its venv included, must belong
-# to root or to the user who called sudo, and be writable by no one else.
+# to root or to the user who called sudo, and be writable by no one else (a group only if it is root's
+# or that user's).
 if [ "$(id -u)" = 0 ]; then
-  untrusted=$(find "$here" ! -type l \( \( ! -uid 0 ! -uid "${SUDO_UID:-0}" \) -o -perm -0002 \) -print -quit)
+  untrusted=$(find "$here" ! -type l \( \( ! -uid 0 ! -uid "${SUDO_UID:-0}" \) -o -perm -0002 \
+    -o \( -perm -0020 ! -gid 0 ! -gid "${SUDO_GID:-0}" \) \) -print -quit)
   [ -z "$untrusted" ] || die "$untrusted belongs to another user or anyone may write it, and $0 runs as root:
   give the checkout to root (chown -R root: $here; chmod -R o-w $here), or run $0 as its owner"
 fi

@@ -39,7 +39,7 @@ fail() { echo "fresh-box: $*" >&2; exit 1; }
 
 # The checkout as a release tarball brings it: the tracked files and the new ones, nothing generated.
 git ls-files -z --cached --others --exclude-standard | grep -zv '^\.collections/' |
-  tar --null -T - -czf "$work/charrnn.tar.gz" --transform 's,^,charrnn/,'
+  tar --null -T - -czf "$work/charrnn.tar.gz" --transform 's,^,charrnn/,' --owner=0 --group=0
 # tar does not carry the in-repo collection link through --transform cleanly: add it as a link.
 mkdir -p "$work/link/charrnn/.collections/ansible_collections/rnn_bootstrap"
 ln -s ../../.. "$work/link/charrnn/.collections/ansible_collections/rnn_bootstrap/charrnn"
