@@ -56,7 +56,8 @@ def test_every_task_run_as_the_training_user_ignores_its_python_user_site():
     """The training user's usercustomize.py would otherwise forge the task's result (see
     tests/integration/test_forged_results.py): every such task takes _charrnn_user_env."""
     checked = []
-    for path in list((REPO / "roles").rglob("tasks/*.yml")) + list((REPO / "playbooks").rglob("*.yml")):
+    for path in (list((REPO / "roles").rglob("tasks/*.yml")) + list((REPO / "playbooks").rglob("*.yml"))
+                 + list((REPO / "benchmarks").rglob("*.yml"))):
         for task in tasks_in(yaml.safe_load(path.read_text()) or []):
             if "become_user" in task:
                 checked.append(task.get("name"))
