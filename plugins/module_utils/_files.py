@@ -41,9 +41,9 @@ def dir_writable_error(path, what):
     return None
 
 
-def makedirs(path):
+def makedirs(path, mode=0o777):
     try:
-        os.makedirs(path)
+        os.makedirs(path, mode)
     except OSError as e:
         if e.errno != errno.EEXIST or not os.path.isdir(path):
             raise
@@ -61,7 +61,7 @@ def create_new(path, text=False):
     return os.fdopen(fd, 'w' if text else 'wb')
 
 
-def write_if_changed(path, data, check_mode=False, mode=None, replace=os.rename, opener=open):
+def write_if_changed(path, data, check_mode=False, mode=None, replace=os.rename, opener=None):
     """Write the bytes `data` to path unless it already holds exactly them; returns whether it changed
     (in check mode, whether it would), and what path held before (None when it did not exist).
 
@@ -70,7 +70,7 @@ def write_if_changed(path, data, check_mode=False, mode=None, replace=os.rename,
     removed and the error raised. mode: the new file's permissions (default as open() creates them).
     """
     try:
-        with opener(path, 'rb') as f:
+        with (opener or open)(path, 'rb') as f:
             old = f.read()
     except (IOError, OSError):
         old = None
@@ -79,7 +79,7 @@ def write_if_changed(path, data, check_mode=False, mode=None, replace=os.rename,
     if not check_mode:
         tmp = '%s.%d.tmp' % (path, os.getpid())
         try:
-            with (create_new(tmp) if opener is open else opener(tmp, 'wb')) as f:
+            with (opener(tmp, 'wb') if opener else create_new(tmp)) as f:
                 f.write(data)
             if mode is not None:
                 os.chmod(tmp, mode)

@@ -247,7 +247,7 @@ def precision_of(argv):
     return None
 
 
-def install_launcher(path, opener=open):
+def install_launcher(path, opener=None):
     """Write the launcher to path unless it already holds exactly this text; returns whether it wrote.
 
     Replaced whole (see _files.write_if_changed), so that a trainer starting meanwhile reads either the

@@ -50,9 +50,7 @@ class Lock:
         self.fd = None
 
     def __enter__(self):
-        parent = os.path.dirname(self.path)
-        if not os.path.isdir(parent):
-            os.makedirs(parent, 0o700)
+        _files.makedirs(os.path.dirname(self.path), 0o700)
         flags = os.O_RDWR | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0)
         self.fd = os.open(self.path, flags, 0o600)
         st = os.fstat(self.fd)
@@ -67,13 +65,6 @@ class Lock:
         fcntl.flock(self.fd, fcntl.LOCK_UN)
         os.close(self.fd)
         return False
-
-
-def _log_size(path):
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0
 
 
 def has_trained(summary):
@@ -223,7 +214,7 @@ class Trainer:
             'pid': pid,
             'log_path': self.log_path,
             'log_exists': log['exists'],
-            'log_size': _log_size(self.log_path) if log['exists'] else 0,
+            'log_size': log['size'],
             'exit_status': code,
             'status': status_of(summary, running, log['exists'], code),
         })
