@@ -218,8 +218,11 @@ def support_table(support):
         if entry.get('checked') not in CHECKED:
             raise GenerateError('%s: %s gives checked: %r; it must be one of %s'
                                 % (SUPPORT_FILE, entry.get('label'), entry.get('checked'), ', '.join(CHECKED)))
+        rests_on = CHECKED[entry['checked']][0]
+        if entry.get('unconfirmed'):
+            rests_on += '; not confirmed: ' + entry['unconfirmed']
         cells = [cell(entry['label']), cell(', '.join(entry['versions'])), cell(entry['repositories']),
-                 CHECKED[entry['checked']][0]]
+                 cell(rests_on)]
         lines.append('| %s |' % ' | '.join(cells))
     lines.append('')
     used = [key for key in CHECKED if key in [entry['checked'] for entry in support]]

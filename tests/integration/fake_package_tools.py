@@ -15,6 +15,7 @@ State:
   installed        installed package names
   release_packages what `dnf install <name or URL>` of a release package configures: name -> {repo id: {...}}
   suse             {"registered": bool, "version": "15.6", "arch": "x86_64", "modules": [activated ids]}
+  provides         capability -> the package that provides it (Leap 16: python3-pip -> python313-pip)
 """
 
 from __future__ import absolute_import, division, print_function
@@ -107,13 +108,25 @@ def subscription_manager(state, args):
     return fail('fake subscription-manager: unexpected arguments %r' % (args,), 2)
 
 
+# SLES 15's product tree (SCC, as in SUSE/connect-ng's test data): each module's parent, which must be active
+# before SUSEConnect activates it. Registration activates the recommended modules only.
+SUSE_PARENTS = {
+    'sle-module-basesystem': 'SLES',
+    'sle-module-server-applications': 'sle-module-basesystem',
+    'sle-module-desktop-applications': 'sle-module-basesystem',
+    'sle-module-development-tools': 'sle-module-desktop-applications',
+    'sle-module-python3': 'sle-module-basesystem',
+}
+SUSE_RECOMMENDED = ['sle-module-basesystem', 'sle-module-server-applications']
+
+
 def suseconnect(state, args):
     suse = state['suse']
     if args == ['--status']:
         products = [{'identifier': 'SLES', 'version': suse['version'], 'arch': suse['arch'],
                      'status': 'Registered' if suse['registered'] else 'Not Registered'}]
         if suse['registered']:
-            for module in ['sle-module-basesystem'] + suse.get('modules', []):
+            for module in SUSE_RECOMMENDED + suse.get('modules', []):
                 products.append({'identifier': module, 'version': suse['version'], 'arch': suse['arch'],
                                  'status': 'Registered'})
         print(json.dumps(products))
@@ -122,8 +135,12 @@ def suseconnect(state, args):
         if not suse['registered']:
             return fail('To activate a product, the system has to be registered first.', 67)
         module, version, arch = args[1].split('/')
-        if (version, arch) != (suse['version'], suse['arch']):
+        if (version, arch) != (suse['version'], suse['arch']) or module not in SUSE_PARENTS:
             return fail('Error: Product %s not found for this system.' % args[1], 67)
+        parent = SUSE_PARENTS[module]
+        if parent != 'SLES' and parent not in SUSE_RECOMMENDED + suse.get('modules', []):
+            return fail('The product you are attempting to activate (%s) requires one of these products to be '
+                        'activated first: %s/%s/%s' % (args[1], parent, version, arch), 67)
         suse.setdefault('modules', []).append(module)
         save(state)
         print('Activating %s ...\n-> Adding service to system ...\nSuccessfully registered system' % args[1])
@@ -143,6 +160,15 @@ def rpm(state, args):
         return fail('fake rpm: unexpected arguments %r' % (args,), 2)
     installed = state.get('installed', [])
     missing = 0
+    if args[1:2] == ['--whatprovides']:
+        for capability in args[2:]:
+            package = state.get('provides', {}).get(capability, capability)
+            if package in installed:
+                print('%s-1.0-1.x86_64' % package)
+            else:
+                print('no package provides %s' % capability)
+                missing += 1
+        return missing
     for name in args[1:]:
         if name in installed:
             print('%s-1.0-1.x86_64' % name)
@@ -156,7 +182,8 @@ def zypper(state, args):
     args = [a for a in args if a not in ('--non-interactive', '--no-recommends')]
     if args[:1] != ['install'] or len(args) < 2:
         return fail('fake zypper: unexpected arguments %r' % (args,), 2)
-    state.setdefault('installed', []).extend(args[1:])
+    provides = state.get('provides', {})
+    state.setdefault('installed', []).extend(provides.get(capability, capability) for capability in args[1:])
     save(state)
     return 0
 

@@ -34,7 +34,8 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 EPEL_URL = 'https://dl.fedoraproject.org/pub/epel/epel-release-latest-%s.noarch.rpm'
 # Where the role puts the signing keys it ships (its /etc/pki/rpm-gpg), for this test run.
 KEY_DIR = os.path.join(tempfile.gettempdir(), 'charrnn-test-rpm-gpg-%d' % os.getpid())
-SUSE_MODULE = 'SUSEConnect -p sle-module-development-tools/15.6/x86_64'
+SUSE_MODULES = ['SUSEConnect -p sle-module-desktop-applications/15.6/x86_64',
+                'SUSEConnect -p sle-module-development-tools/15.6/x86_64']
 # What the fake dnf's base repositories carry; openblas-devel and screen only come with CRB and EPEL.
 EL_PACKAGES = yaml.safe_load(open(os.path.join(REPO, 'roles', 'deps', 'vars', 'RedHat.yml')))['_charrnn_deps_packages']
 EL_BASE = [p for p in EL_PACKAGES if p not in ('openblas-devel', 'screen')]
@@ -58,14 +59,26 @@ def el_state(crb_ids, epel=None, config_manager=True, screen_in_epel=True, relea
     return {'repos': repos, 'config_manager': config_manager, 'release_packages': releases}
 
 
+# CodeReady Builder's id on RHEL, by how the host gets Red Hat's repositories.
+CRB_IDS = {
+    'subscribed': 'codeready-builder-for-rhel-{0}-x86_64-rpms',
+    'rhui': 'codeready-builder-for-rhel-{0}-rhui-rpms',                     # AWS
+    'rhui-arch': 'codeready-builder-for-rhel-{0}-x86_64-rhui-rpms',         # Azure, older AWS images
+    'rhui-prefixed': 'rhui-codeready-builder-for-rhel-{0}-x86_64-rhui-rpms',  # Azure
+}
+# Variants a RHUI image lists beside CodeReady Builder itself, never to be enabled for it.
+CRB_VARIANTS = ['codeready-builder-for-rhel-{0}-x86_64-eus-rhui-rpms', 'codeready-builder-for-rhel-{0}-x86_64-debug-rhui-rpms',
+                'codeready-builder-for-rhel-{0}-x86_64-source-rhui-rpms']
+
+
 def rhel(major, how):
     """A RHEL host registered with subscription-manager, or a cloud image with RHUI repositories."""
-    crb = ('codeready-builder-for-rhel-%s-x86_64-rpms' % major if how == 'subscribed'
-           else 'codeready-builder-for-rhel-%s-rhui-rpms' % major)
+    crb = CRB_IDS[how].format(major)
     enable = (['subscription-manager', 'repos', '--enable', crb] if how == 'subscribed'
               else ['dnf', 'config-manager', '--set-enabled', crb])
+    variants = [] if how == 'subscribed' else [variant.format(major) for variant in CRB_VARIANTS]
     return {'facts': facts('RedHat', {'8': '8.10', '9': '9.5', '10': '10.0'}[major], 'RedHat', 'dnf'),
-            'state': el_state([crb], release=EPEL_URL % major),
+            'state': el_state(variants + [crb], release=EPEL_URL % major),
             'steps': [enable] + epel_from_url(EPEL_URL % major, major)}
 
 
@@ -85,7 +98,7 @@ def clone(distribution, major):
 def sles(registered):
     return {'facts': facts('SLES', '15.6', 'Suse', 'zypper'),
             'state': {'suse': {'registered': registered, 'version': '15.6', 'arch': 'x86_64'}},
-            'steps': [SUSE_MODULE.split()]}
+            'steps': [module.split() for module in SUSE_MODULES]}
 
 
 def nothing(distribution, version, family, pkg_mgr, major=None):
@@ -100,6 +113,9 @@ SUPPORTED = {
     'rhel8-rhui': rhel('8', 'rhui'),
     'rhel9-rhui': rhel('9', 'rhui'),
     'rhel10-rhui': rhel('10', 'rhui'),
+    'rhel8-rhui-arch': rhel('8', 'rhui-arch'),
+    'rhel9-rhui-prefixed': rhel('9', 'rhui-prefixed'),
+    'rhel10-rhui-arch': rhel('10', 'rhui-arch'),
     'rocky8': clone('Rocky', '8'),
     'rocky9': clone('Rocky', '9'),
     'rocky10': clone('Rocky', '10'),
@@ -107,6 +123,8 @@ SUPPORTED = {
     'alma9': clone('AlmaLinux', '9'),
     'alma10': clone('AlmaLinux', '10'),
     'sles15-registered': sles(True),
+    'sles15-desktop-active': dict(sles(True), steps=[SUSE_MODULES[1].split()], state={'suse': {
+        'registered': True, 'version': '15.6', 'arch': 'x86_64', 'modules': ['sle-module-desktop-applications']}}),
     'al2023': dict(nothing('Amazon', '2023', 'RedHat', 'dnf'),
                    state={'repos': {'amazonlinux': {'status': 'enabled', 'packages': EL_PACKAGES}}}),
     'leap15.6': nothing('openSUSE Leap', '15.6', 'Suse', 'zypper'),
@@ -123,10 +141,13 @@ SUPPORTED = {
 STUCK = {
     'sles15-unregistered': (sles(False), [
         'SLES 15.6 is not registered', 'nothing was installed',
-        'SUSEConnect -r <registration code>', 'then run %s;' % SUSE_MODULE, 'charrnn_deps_enable_repos=false']),
+        'the modules gcc-c++, cmake and the OpenBLAS devel packages need '
+        '(sle-module-desktop-applications, then sle-module-development-tools)',
+        'SUSEConnect -r <registration code>', 'then run %s;' % ' and '.join(SUSE_MODULES), 'charrnn_deps_enable_repos=false']),
     'rhel9-no-crb': (dict(rhel('9', 'subscribed'), state=el_state([], release=EPEL_URL % '9')), [
         'dnf knows none of its repositories on this host (codeready-builder-for-rhel-9-x86_64-rpms, '
-        'codeready-builder-for-rhel-9-rhui-rpms)', 'Register the host with subscription-manager',
+        'codeready-builder-for-rhel-9-rhui-rpms, codeready-builder-for-rhel-9-x86_64-rhui-rpms, '
+        'rhui-codeready-builder-for-rhel-9-x86_64-rhui-rpms)', 'Register the host with subscription-manager',
         'RHUI client package', 'charrnn_deps_enable_repos=false', 'Nothing was changed.']),
     'rocky9-no-crb': (dict(clone('Rocky', '9'), state=el_state([], release='epel-release')), [
         'dnf knows none of its repositories on this host (crb)', "Rocky Linux's release packages configure it",
@@ -321,6 +342,7 @@ def test_screen_missing_from_epel_fails_naming_it(tmp_path):
     result = Fleet(tmp_path, {'alma10-no-screen': host}).run()['alma10-no-screen']
     assert 'No repository enabled on this host carries screen.' in result['failure']
     assert 'That EPEL 10 ships screen is not confirmed' in result['failure']
+    assert 'install a GNU screen package you trust' in ' '.join(result['failure'].split())
     assert 'Nothing was installed.' in result['failure']
 
 
@@ -359,3 +381,36 @@ def test_suse_packages_are_installed_with_zypper_itself(tmp_path):
     assert first['changed'] == 1
     second = fleet.run()['leap15.6-packages']
     assert second['changes'] == [] and second['changed'] == 0
+
+
+def test_leap_16_packages_count_as_installed_by_what_they_provide(tmp_path):
+    """On Leap 16 python3-pip is a capability of python313-pip: asking rpm for the name would find it
+    missing and run zypper, reporting a change, on every run."""
+    suse_packages = yaml.safe_load(open(os.path.join(REPO, 'roles', 'deps', 'vars', 'Suse.yml')))['_charrnn_deps_packages']
+    host = nothing('openSUSE Leap', '16.0', 'Suse', 'zypper')
+    host['state'] = {'installed': [p for p in suse_packages if p not in ('python3-pip', 'gcc')] + ['python313-pip'],
+                     'provides': {'python3-pip': 'python313-pip'}}
+    fleet = Fleet(tmp_path, {'leap16.0-packages': host}, tags='charrnn_deps')
+    first = fleet.run()['leap16.0-packages']
+    assert first['changes'] == [['zypper', '--non-interactive', 'install', '--no-recommends', 'gcc']]
+    second = fleet.run()['leap16.0-packages']
+    assert second['changes'] == [] and second['changed'] == 0
+
+
+def test_without_installing_rpm_systems_ask_rpm_by_what_packages_provide(tmp_path):
+    """charrnn_install_packages=false on SLES 15, Leap and EL: rpm answers (package_facts would need rpm's
+    Python bindings), by what packages provide, and a missing one is named."""
+    suse_packages = yaml.safe_load(open(os.path.join(REPO, 'roles', 'deps', 'vars', 'Suse.yml')))['_charrnn_deps_packages']
+    complete = nothing('openSUSE Leap', '16.0', 'Suse', 'zypper')
+    complete['state'] = {'installed': [p for p in suse_packages if p != 'python3-pip'] + ['python313-pip'],
+                         'provides': {'python3-pip': 'python313-pip'}}
+    lacking = nothing('SLES', '15.6', 'Suse', 'zypper')
+    lacking['state'] = {'installed': [p for p in suse_packages if p not in ('screen', 'cmake')]}
+    results = Fleet(tmp_path, {'leap16.0-complete': complete, 'sles15-lacking': lacking},
+                    {'charrnn_install_packages': False}, tags='charrnn_deps').run(check=True)
+    assert results['leap16.0-complete']['failure'] == ''
+    assert results['sles15-lacking']['failure'] == (
+        'charrnn_install_packages is false and these packages are missing: cmake, screen. '
+        'Install them, or let the role install them with charrnn_install_packages=true.')
+    for name in results:
+        assert [call[:3] for call in results[name]['calls']] == [['rpm', '-q', '--whatprovides']], results[name]['calls']

@@ -35,7 +35,9 @@ def readme_supported_rows():
 
 def test_every_entry_is_complete():
     for entry in SUPPORT:
-        assert set(entry) == {"distribution", "label", "match", "versions", "galaxy", "repositories", "checked"}, entry
+        required = {"distribution", "label", "match", "versions", "galaxy", "repositories", "checked"}
+        assert required <= set(entry) <= required | {"unconfirmed"}, entry
+        assert entry.get("unconfirmed", "x").strip(), entry
         assert entry["checked"] in ("run", "published"), entry
         assert entry["repositories"].strip(), entry
         assert entry["match"] in ("distribution_major_version", "distribution_version"), entry
