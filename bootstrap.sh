@@ -131,7 +131,34 @@ as_root() {
   fi
 }
 
+# SLES: python311 comes from the SLE Python 3 module, which only a registered host can activate; zypper
+# alone would only say that it finds no python311. SUSEConnect --status lists the activated products.
+check_sles_python_module() {
+  local products state module
+  module=sle-module-python3/$os_version/$(uname -m)
+  products=$(as_root SUSEConnect --status 2>/dev/null) || products=''
+  state=$(printf '%s' "$products" | "$root/usr/bin/python3" -c '
+import json, sys
+try:
+    registered = [p.get("identifier") for p in json.load(sys.stdin) if p.get("status") == "Registered"]
+except (ValueError, AttributeError):
+    registered = None
+print("unknown" if registered is None else "unregistered" if "SLES" not in registered
+      else "ready" if "sle-module-python3" in registered else "module-off")' 2>/dev/null) || state=unknown
+  case "$state" in
+    ready | unknown) ;;
+    unregistered)
+      die "$os_name is not registered, so zypper cannot find $python_package: it comes from the SLE Python 3 module.
+  Register it (SUSEConnect -r <registration code>, or registercloudguest --force-new on a pay-as-you-go cloud image),
+  then run SUSEConnect -p $module and $0 again" ;;
+    module-off)
+      die "the SLE Python 3 module, which $python_package comes from, is not active on $os_name.
+  Run SUSEConnect -p $module, then $0 again" ;;
+  esac
+}
+
 install_python_package() {
+  [ "$os_id" != sles ] || check_sles_python_module
   case "$pkg_manager" in
     apt-get)
       as_root apt-get update -q

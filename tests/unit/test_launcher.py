@@ -396,6 +396,40 @@ def test_sudo_with_a_password_makes_ansible_ask_for_it(tmp_path):
     assert box.playbook_call()['argv'][1:] == ['-K'], 'not asked twice'
 
 
+def suse_status(*registered):
+    """SUSEConnect --status as JSON (SUSE's published shape), with these products registered."""
+    products = ['SLES', 'sle-module-basesystem', 'sle-module-python3']
+    return json.dumps([{'identifier': product, 'version': '15.6', 'arch': 'x86_64',
+                        'status': 'Registered' if product in registered else 'Not Registered'} for product in products])
+
+
+@pytest.mark.parametrize('registered, phrases', [
+    ((), ['SLES 15.6 is not registered, so zypper cannot find python311: it comes from the SLE Python 3 module.',
+          'SUSEConnect -r <registration code>', 'registercloudguest --force-new',
+          'then run SUSEConnect -p sle-module-python3/15.6/']),
+    (('SLES', 'sle-module-basesystem'), ['the SLE Python 3 module, which python311 comes from, is not active on SLES 15.6.',
+                                         'Run SUSEConnect -p sle-module-python3/15.6/']),
+], ids=['unregistered', 'module-off'])
+def test_sles_without_the_python_module_names_the_suseconnect_steps(tmp_path, registered, phrases):
+    box = Box(tmp_path, 'sles', '15.6', '3.6')
+    write_exe(str(box.bin / 'SUSEConnect'), '#!/bin/sh\necho "$FAKE_SUSE_STATUS"\n')
+    result = box.run(FAKE_SUSE_STATUS=suse_status(*registered))
+    assert result.returncode == 1
+    message = ' '.join(result.stderr.replace('sles ', 'SLES ').split())
+    for phrase in phrases:
+        assert phrase in message, result.stderr
+    assert box.package_calls() == [], 'zypper ran'
+
+
+def test_sles_with_the_python_module_installs_python311(tmp_path):
+    box = Box(tmp_path, 'sles', '15.6', '3.6')
+    write_exe(str(box.bin / 'SUSEConnect'), '#!/bin/sh\necho "$FAKE_SUSE_STATUS"\n')
+    box.prepare_venv(os.path.join(box.root, 'usr', 'bin', 'python3.11'), TESTED)
+    result = box.run(FAKE_SUSE_STATUS=suse_status('SLES', 'sle-module-basesystem', 'sle-module-python3'))
+    assert result.returncode == 0, result.stderr
+    assert [call['argv'][:1] + call['argv'][-1:] for call in box.package_calls()] == [['zypper', 'python311']]
+
+
 def test_failed_package_install_names_the_package(tmp_path):
     box = Box(tmp_path, 'opensuse-leap', '15.6', '3.6')
     result = box.run(FAKE_PM_RC='104')
