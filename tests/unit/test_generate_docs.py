@@ -2,7 +2,7 @@
 # Copyright (c) rnn_bootstrap maintainers
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
 # SPDX-License-Identifier: MIT
-"""hacking/generate_docs.py: README.md's role-variable and supported-systems tables and the roles'
+"""hacking/generate_docs.py: README.md's role-variable, supported-systems and launcher tables and the roles'
 meta/main.yml platforms are what it writes from the argument specs and the support list."""
 
 from __future__ import absolute_import, division, print_function
@@ -31,6 +31,7 @@ def test_committed_files_are_what_the_generator_writes():
 def repo(tmp_path):
     """A copy of what the generator reads and writes."""
     shutil.copy(os.path.join(REPO, 'README.md'), str(tmp_path / 'README.md'))
+    shutil.copytree(os.path.join(REPO, 'requirements'), str(tmp_path / 'requirements'))
     for role in os.listdir(os.path.join(REPO, 'roles')):
         for sub in ('meta', 'vars', 'defaults'):
             source = os.path.join(REPO, 'roles', role, sub)

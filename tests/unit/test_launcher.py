@@ -548,3 +548,22 @@ def test_readme_main_command_is_the_one_the_fresh_box_stage_runs():
     assert first_block == './bootstrap.sh'
     with open(os.path.join(REPO, 'tests', 'freshbox', 'fresh-box.sh')) as f:
         assert '\nmain_command=%s\n' % first_block in f.read()
+
+
+def test_the_readme_table_of_what_it_installs_follows_its_choices():
+    """hacking/generate_docs.py writes the README's launcher table from LAUNCHER_SYSTEMS and the locks:
+    each system there picks the Python, and installs from the lock, that the launcher does here."""
+    import sys
+    sys.path.insert(0, os.path.join(REPO, 'hacking'))
+    import generate_docs
+    listed = {}
+    for _label, systems, _python3, _installs, pythons, lock in generate_docs.LAUNCHER_SYSTEMS:
+        for system, python in zip(systems, pythons):
+            listed[system] = ('python' + python, EL8 if lock == 'bootstrap-el8.txt' else TESTED)
+    for os_id, version_id, _python3, others, _pm, _package, picked, core_range in SYSTEMS:
+        if others:
+            continue
+        key = (os_id, version_id) if (os_id, version_id) in listed else (os_id, version_id.split('.', maxsplit=1)[0])
+        assert listed.get(key) == (picked, core_range), (os_id, version_id)
+    assert generate_docs.locked_core(REPO, 'bootstrap.txt', '3.10').startswith('2.17.')
+    assert generate_docs.locked_core(REPO, 'bootstrap-el8.txt', '3.11').startswith('2.16.')
