@@ -230,6 +230,13 @@ def support_table(support):
     lines.append('')
     used = [key for key in CHECKED if key in [entry['checked'] for entry in support]]
     lines += ['- *%s*: %s.' % CHECKED[key] for key in used]
+    lines += ['', 'What each rests on, so that it can be checked again:', '']
+    for entry in support:
+        sources = entry.get('sources')
+        if not sources or not all(isinstance(source, str) and source.strip() for source in sources):
+            raise GenerateError('%s: %s needs sources: a list of where its claims can be checked again'
+                                % (SUPPORT_FILE, entry.get('label')))
+        lines.append('- **%s**: %s.' % (entry['label'], '; '.join(' '.join(source.split()) for source in sources)))
     return lines
 
 

@@ -160,3 +160,14 @@ def test_the_supported_systems_table_says_what_rests_on_runs():
         assert block.split('| %s |' % entry['label'], 1)[1].split('\n', 1)[0].endswith('| %s |' % word)
     assert '- *published lists*: ' in block
     assert '| published lists; not confirmed: that EPEL 10 ships GNU screen (RHEL 10 has none) |' in block
+    for entry in support:
+        assert '\n- **%s**: %s.' % (entry['label'], '; '.join(' '.join(s.split()) for s in entry['sources'])) in block
+
+
+def test_an_entry_without_sources_is_named(repo):
+    path = repo / 'roles' / 'deps' / 'vars' / 'main.yml'
+    data = yaml.safe_load(path.read_text())
+    del data['_charrnn_deps_support'][1]['sources']
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(generate_docs.GenerateError, match='Ubuntu needs sources: a list of where its claims can be checked again'):
+        generate_docs.generated(str(repo))

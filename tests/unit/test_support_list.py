@@ -35,9 +35,10 @@ def readme_supported_rows():
 
 def test_every_entry_is_complete():
     for entry in SUPPORT:
-        required = {"distribution", "label", "match", "versions", "galaxy", "repositories", "checked"}
+        required = {"distribution", "label", "match", "versions", "galaxy", "repositories", "checked", "sources"}
         assert required <= set(entry) <= required | {"unconfirmed"}, entry
         assert entry.get("unconfirmed", "x").strip(), entry
+        assert entry["sources"] and all(isinstance(s, str) and ": " in s for s in entry["sources"]), entry
         assert entry["checked"] in ("run", "published"), entry
         assert entry["repositories"].strip(), entry
         assert entry["match"] in ("distribution_major_version", "distribution_version"), entry
