@@ -38,7 +38,7 @@ die() { say "$*"; exit 1; }
 
 # Supported systems, as roles/deps/vars/main.yml lists them (a unit test keeps the two equal).
 supported_text="Debian 12, 13; Ubuntu 22.04, 24.04, 26.04; RHEL 8, 9, 10; Rocky Linux 8, 9, 10; \
-AlmaLinux 8, 9, 10; Amazon Linux 2023; SLES 15; openSUSE Leap 15.6, 16.0"
+AlmaLinux 8, 9, 10; Amazon Linux 2023; SLES 15.5, 15.6, 15.7; openSUSE Leap 15.6, 16.0"
 
 manual_steps() {
   cat >&2 <<EOF
@@ -75,7 +75,7 @@ case "$os_id:$os_version" in
   rhel:9* | rocky:9* | almalinux:9*) pkg_manager=dnf python_package=python3.11 ;;
   rhel:10* | rocky:10* | almalinux:10*) pkg_manager=dnf python_package=python3 ;;
   amzn:2023) pkg_manager=dnf python_package=python3.11 ;;
-  sles:15 | sles:15.* | opensuse-leap:15.6) pkg_manager=zypper python_package=python311 ;;
+  sles:15.5 | sles:15.6 | sles:15.7 | opensuse-leap:15.6) pkg_manager=zypper python_package=python311 ;;
   opensuse-leap:16.0) pkg_manager=zypper python_package=python3 ;;
   *) supported=0 ;;
 esac

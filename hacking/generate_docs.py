@@ -255,8 +255,9 @@ LAUNCHER_SYSTEMS = [
     ('RHEL, Rocky, AlmaLinux 10', [('rhel', '10'), ('rocky', '10'), ('almalinux', '10')], '3.12', 'nothing',
      ['3.12'] * 3, 'bootstrap.txt'),
     ('Amazon Linux 2023', [('amzn', '2023')], '3.9', '`python3.11` (dnf)', ['3.11'], 'bootstrap.txt'),
-    ('SLES 15, openSUSE Leap 15.6', [('sles', '15'), ('opensuse-leap', '15.6')], '3.6', '`python311` (zypper)',
-     ['3.11', '3.11'], 'bootstrap.txt'),
+    ('SLES 15 SP5 to SP7, openSUSE Leap 15.6', [('sles', '15.5'), ('sles', '15.6'), ('sles', '15.7'),
+                                                ('opensuse-leap', '15.6')],
+     '3.6', '`python311` (zypper)', ['3.11'] * 4, 'bootstrap.txt'),
     ('openSUSE Leap 16.0', [('opensuse-leap', '16.0')], '3.13', 'nothing', ['3.13'], 'bootstrap.txt'),
 ]
 LOCKED_CORE = re.compile(r'^ansible-core==(\S+)(?:\s*;\s*(.*?))?\s*\\?$', re.M)

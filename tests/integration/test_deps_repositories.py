@@ -161,6 +161,7 @@ UNSUPPORTED = {
     'leap15.5': facts('openSUSE Leap', '15.5', 'Suse', 'zypper'),
     'leap16.1': facts('openSUSE Leap', '16.1', 'Suse', 'zypper'),
     'sles12': facts('SLES', '12.5', 'Suse', 'zypper'),
+    'sles15.4': facts('SLES', '15.4', 'Suse', 'zypper'),
     'rhel7': facts('RedHat', '7.9', 'RedHat', 'yum'),
     'amazon2': facts('Amazon', '2', 'RedHat', 'yum'),
     'centos9': facts('CentOS', '9', 'RedHat', 'dnf'),

@@ -61,7 +61,7 @@ SYSTEMS = [
 
 UNSUPPORTED = [
     ('debian', '11'), ('ubuntu', '20.04'), ('ubuntu', '25.04'), ('opensuse-leap', '15.5'),
-    ('sles', '12.5'), ('sles', '16.0'), ('fedora', '41'), ('centos', '7'), ('rhel', '7.9'), ('amzn', '2'),
+    ('sles', '12.5'), ('sles', '16.0'), ('sles', '15'), ('sles', '15.4'), ('fedora', '41'), ('centos', '7'), ('rhel', '7.9'), ('amzn', '2'),
 ]
 
 
