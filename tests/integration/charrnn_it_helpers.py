@@ -18,6 +18,7 @@ __metaclass__ = type
 import json
 import os
 import re
+import signal
 import shutil
 import subprocess
 import sys
@@ -73,6 +74,20 @@ def trainer_pids(chdir):
         if b'train.lua' in argv and cwd == str(chdir) and not zombie:
             pids.append(int(name))
     return pids
+
+
+def signal_pids(pids, sig=signal.SIGKILL):
+    """Send sig to each pid; a process that ended since it was listed is no error."""
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+def kill_trainers(*chdirs):
+    """End every trainer running in these working directories, as a machine that is gone would."""
+    signal_pids([pid for chdir in chdirs for pid in trainer_pids(chdir)])
 
 
 class Runner:

@@ -9,7 +9,6 @@ __metaclass__ = type
 
 import glob
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from charrnn_it_helpers import SCREEN, Runner, ansible_playbook, collections_root, screen_sessions, trainer_pids  # noqa: E402
+from charrnn_it_helpers import SCREEN, Runner, ansible_playbook, collections_root, kill_trainers, screen_sessions  # noqa: E402
 
 sys.path.insert(0, collections_root())
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths  # noqa: E402
@@ -38,11 +37,7 @@ def play(tmp_path, request):
     for sid in screen_sessions(prefix):
         subprocess.run([SCREEN, '-S', sid, '-X', 'quit'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                        check=False)
-    for pid in trainer_pids(tmp_path / 'charrnn'):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    kill_trainers(tmp_path / 'charrnn')
     time.sleep(0.1)
     for lock in glob.glob(_paths.lock_path(prefix + '*')):
         os.unlink(lock)

@@ -23,7 +23,6 @@ import grp
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 
@@ -32,7 +31,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from charrnn_it_helpers import (SCREEN, STAND_IN_TH, ansible_playbook, collections_root,  # noqa: E402
-                                screen_sessions, trainer_pids)
+                                kill_trainers, screen_sessions, trainer_pids)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHAKESPEARE = ('First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n' * 400)[:20000]
@@ -142,8 +141,7 @@ class Day2:
             subprocess.run([SCREEN, '-S', sid, '-X', 'quit'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            check=False)
         # the wrapper outlives screen's hangup: end the trainers too
-        for pid in trainer_pids(self.checkout) + trainer_pids(self.tmp / 'new-machine'):
-            os.kill(pid, signal.SIGKILL)
+        kill_trainers(self.checkout, self.tmp / 'new-machine')
 
 
 @pytest.fixture
@@ -334,8 +332,7 @@ def test_a_run_moves_to_a_new_machine_through_the_controller(day2):
     kept = sorted((day2.artifacts / 'localhost').glob('lm_lstm_epoch*.t7'), key=lambda p: p.stat().st_mtime)
     assert kept, out
     day2.cleanup()  # the machine is gone
-    for pid in trainer_pids(day2.checkout):
-        os.kill(pid, 9)
+    kill_trainers(day2.checkout)
 
     # as typed, relative to where ansible-playbook runs
     relative = os.path.relpath(str(kept[-1]), str(day2.tmp / ('run%d' % (day2.runs + 1))))

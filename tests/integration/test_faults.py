@@ -13,7 +13,7 @@ import signal
 import subprocess
 import time
 
-from charrnn_it_helpers import SCREEN, screen_sessions, trainer_pids
+from charrnn_it_helpers import SCREEN, screen_sessions, signal_pids, trainer_pids
 from test_training_modules import ckpt_task, train_task
 
 LONG = {'max_epochs': 50}
@@ -101,11 +101,7 @@ def test_session_gone_as_after_a_restart_is_resumed(play, charrnn_dir):
     wait_for_checkpoints(charrnn_dir, 3)
     # Everything of the session dies at once, with no chance to log an end line.
     server = int(screen_sessions(s)[0].split('.')[0])
-    for pid in reversed([server] + descendants(server)):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    signal_pids(reversed([server] + descendants(server)), signal.SIGKILL)
     end = time.time() + 10
     while trainer_pids(charrnn_dir) and time.time() < end:
         time.sleep(0.05)
@@ -125,11 +121,7 @@ def test_a_stop_sent_to_every_process_of_the_session_saves_the_iteration_under_w
         ckpt_task(charrnn_dir, s, wait='first', timeout=60),
     ], env=ENV)
     server = int(screen_sessions(s)[0].split('.')[0])
-    for pid in [server] + descendants(server):
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except OSError:
-            pass
+    signal_pids([server] + descendants(server), signal.SIGTERM)
     end = time.time() + 20
     while trainer_pids(charrnn_dir) and time.time() < end:
         time.sleep(0.05)

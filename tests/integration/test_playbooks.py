@@ -15,7 +15,6 @@ import getpass
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 
@@ -23,8 +22,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from charrnn_it_helpers import (SCREEN, ansible_playbook, collections_root, screen_sessions,  # noqa: E402
-                                trainer_pids)
+from charrnn_it_helpers import (SCREEN, ansible_playbook, collections_root, kill_trainers,  # noqa: E402
+                                screen_sessions)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STAND_IN_TH = os.path.join(REPO, 'tests', 'stand_in_trainer', 'th')
@@ -78,8 +77,7 @@ def fleet(tmp_path, charrnn_dir):
         subprocess.run([SCREEN, '-S', sid, '-X', 'quit'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                        check=False)
     # the wrapper outlives screen's hangup: end the trainer too, as the play fixture does
-    for pid in trainer_pids(charrnn_dir):
-        os.kill(pid, signal.SIGKILL)
+    kill_trainers(charrnn_dir)
 
 
 def test_day_two_playbooks(fleet):
