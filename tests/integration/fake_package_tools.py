@@ -158,22 +158,16 @@ def rpm(state, args):
         return 0
     if args[:1] != ['-q']:
         return fail('fake rpm: unexpected arguments %r' % (args,), 2)
+    if args[1:2] != ['--whatprovides']:
+        return fail('fake rpm: unexpected arguments %r' % (args,), 2)
     installed = state.get('installed', [])
     missing = 0
-    if args[1:2] == ['--whatprovides']:
-        for capability in args[2:]:
-            package = state.get('provides', {}).get(capability, capability)
-            if package in installed:
-                print('%s-1.0-1.x86_64' % package)
-            else:
-                print('no package provides %s' % capability)
-                missing += 1
-        return missing
-    for name in args[1:]:
-        if name in installed:
-            print('%s-1.0-1.x86_64' % name)
+    for capability in args[2:]:
+        package = state.get('provides', {}).get(capability, capability)
+        if package in installed:
+            print('%s-1.0-1.x86_64' % package)
         else:
-            print('package %s is not installed' % name)
+            print('no package provides %s' % capability)
             missing += 1
     return missing
 
