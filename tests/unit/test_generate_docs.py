@@ -2,8 +2,9 @@
 # Copyright (c) rnn_bootstrap maintainers
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
 # SPDX-License-Identifier: MIT
-"""hacking/generate_docs.py: README.md's role-variable, supported-systems and launcher tables and the roles'
-meta/main.yml platforms are what it writes from the argument specs and the support list."""
+"""hacking/generate_docs.py: the roles' README.md variable tables, README.md's supported-systems table, the
+fresh-box guide's launcher table and the roles' meta/main.yml platforms are what it writes from the argument
+specs, the support list and the launcher's locks; and README.md stays short."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -27,16 +28,25 @@ def test_committed_files_are_what_the_generator_writes():
                        'run: python3 hacking/generate_docs.py' % ', '.join(stale))
 
 
+def test_every_role_readme_and_the_fresh_box_guide_are_among_the_generated_files():
+    files = generate_docs.generated(REPO)
+    roles = sorted(os.listdir(os.path.join(REPO, 'roles')))
+    assert ['roles/%s/README.md' % role for role in roles] == sorted(p for p in files if p.endswith('/README.md'))
+    assert generate_docs.LAUNCHER_GUIDE in files and 'README.md' in files
+
+
 @pytest.fixture
 def repo(tmp_path):
     """A copy of what the generator reads and writes."""
     shutil.copy(os.path.join(REPO, 'README.md'), str(tmp_path / 'README.md'))
+    shutil.copytree(os.path.join(REPO, 'docs'), str(tmp_path / 'docs'))
     shutil.copytree(os.path.join(REPO, 'requirements'), str(tmp_path / 'requirements'))
     for role in os.listdir(os.path.join(REPO, 'roles')):
         for sub in ('meta', 'vars', 'defaults'):
             source = os.path.join(REPO, 'roles', role, sub)
             if os.path.isdir(source):
                 shutil.copytree(source, str(tmp_path / 'roles' / role / sub))
+        shutil.copy(os.path.join(REPO, 'roles', role, 'README.md'), str(tmp_path / 'roles' / role / 'README.md'))
     return tmp_path
 
 
@@ -47,6 +57,10 @@ def write_specs(repo, role, specs):
 
 def readme_block(text, name):
     return text.split('<!-- BEGIN %s' % name, 1)[1].split('<!-- END %s -->' % name, 1)[0]
+
+
+def rst_block(text, name):
+    return text.split('.. BEGIN %s' % name, 1)[1].split('\n.. END %s\n' % name, 1)[0]
 
 
 def test_ansible_markup_becomes_markdown():
@@ -85,7 +99,7 @@ def test_a_role_with_several_entry_points_lists_them_and_where_each_variable_app
         'stop': {'short_description': 'Stop the trainer'},
     })
     assert generate_docs.main(['generate_docs.py'], str(repo)) == 0
-    block = readme_block((repo / 'README.md').read_text(), 'role-variables training')
+    block = readme_block((repo / 'roles' / 'training' / 'README.md').read_text(), 'role-variables training')
     lines = block.splitlines()
     assert '- `main`: Train.' in lines
     assert '- `status`: Report the run.' in lines
@@ -98,14 +112,33 @@ def test_a_role_with_several_entry_points_lists_them_and_where_each_variable_app
     assert ('| `charrnn_sample_checkpoint` | `status` | str | `latest` | Which checkpoint.'
             ' Choices: `latest`, `best`. |') in lines
     # the text around the block stays as it was
-    before, after = (repo / 'README.md').read_text().split(block)
-    original = open(os.path.join(REPO, 'README.md')).read()
+    before, after = (repo / 'roles' / 'training' / 'README.md').read_text().split(block)
+    original = open(os.path.join(REPO, 'roles', 'training', 'README.md')).read()
     assert original.startswith(before) and original.endswith(after.split('<!-- END role-variables training -->', 1)[1])
 
 
-def test_a_role_without_a_block_in_the_readme_is_named(repo):
+def test_a_role_readme_without_its_block_is_named(repo):
     shutil.copytree(str(repo / 'roles' / 'char_rnn'), str(repo / 'roles' / 'extra'))
-    with pytest.raises(generate_docs.GenerateError, match='no block for role-variables extra'):
+    with pytest.raises(generate_docs.GenerateError, match='roles/extra/README.md has no block for role-variables extra'):
+        generate_docs.generated(str(repo))
+
+
+def test_a_new_role_without_a_readme_gets_one_with_its_variables(repo, capsys):
+    shutil.copytree(str(repo / 'roles' / 'char_rnn'), str(repo / 'roles' / 'extra'))
+    (repo / 'roles' / 'extra' / 'README.md').unlink()
+    assert generate_docs.main(['generate_docs.py', '--check'], str(repo)) == 1
+    assert 'roles/extra/README.md differs' in capsys.readouterr().out
+    assert not (repo / 'roles' / 'extra' / 'README.md').exists()
+    assert generate_docs.main(['generate_docs.py'], str(repo)) == 0
+    text = (repo / 'roles' / 'extra' / 'README.md').read_text()
+    assert text.startswith('# Role rnn_bootstrap.charrnn.extra\n')
+    assert '| `charrnn_repo` | str |' in readme_block(text, 'role-variables extra')
+
+
+def test_a_role_block_in_the_collection_readme_is_named(repo):
+    readme = repo / 'README.md'
+    readme.write_text(readme.read_text() + '\n<!-- BEGIN role-variables deps -->\n<!-- END role-variables deps -->\n')
+    with pytest.raises(generate_docs.GenerateError, match='belong in roles/deps/README.md'):
         generate_docs.generated(str(repo))
 
 
@@ -115,13 +148,19 @@ def test_a_block_of_a_role_that_is_gone_is_named(repo):
         generate_docs.generated(str(repo))
 
 
-def test_check_names_the_stale_file_and_changes_nothing(repo, capsys):
-    readme = repo / 'README.md'
-    readme.write_text(readme.read_text().replace('| `charrnn_repo` | str |', '| `charrnn_repo` | path |'))
-    stale = readme.read_text()
+@pytest.mark.parametrize('path, old, new', [
+    ('roles/char_rnn/README.md', '| `charrnn_repo` | str |', '| `charrnn_repo` | path |'),
+    ('README.md', '| Debian | 12, 13 |', '| Debian | 12 |'),
+    (generate_docs.LAUNCHER_GUIDE, '   * - Debian 12, 13\n', '   * - Debian 12\n'),
+])
+def test_check_names_the_stale_file_and_changes_nothing(repo, capsys, path, old, new):
+    document = repo / path
+    assert old in document.read_text()
+    document.write_text(document.read_text().replace(old, new))
+    stale = document.read_text()
     assert generate_docs.main(['generate_docs.py', '--check'], str(repo)) == 1
-    assert 'README.md differs' in capsys.readouterr().out
-    assert readme.read_text() == stale
+    assert capsys.readouterr().out == '%s differs from what hacking/generate_docs.py writes\n' % path
+    assert document.read_text() == stale
     assert generate_docs.main(['generate_docs.py'], str(repo)) == 0
     assert generate_docs.main(['generate_docs.py', '--check'], str(repo)) == 0
 
@@ -171,3 +210,15 @@ def test_an_entry_without_sources_is_named(repo):
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     with pytest.raises(generate_docs.GenerateError, match='Ubuntu needs sources: a list of where its claims can be checked again'):
         generate_docs.generated(str(repo))
+
+
+def test_the_launcher_table_is_an_rst_list_table_of_every_system():
+    with open(os.path.join(REPO, generate_docs.LAUNCHER_GUIDE)) as f:
+        block = rst_block(f.read(), 'launcher-systems')
+    lines = block.splitlines()
+    assert '.. list-table::' in lines and '   :header-rows: 1' in lines
+    labels = [line[len('   * - '):] for line in lines if line.startswith('   * - ')]
+    assert labels == ['System'] + [system[0] for system in generate_docs.LAUNCHER_SYSTEMS]
+    assert '     - ``python3-venv`` (apt)' in lines
+    # a blank line on each side, or RST takes the table for part of the comment
+    assert block.split('\n')[1] == '' and block.endswith('\n')
