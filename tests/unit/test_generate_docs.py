@@ -35,6 +35,13 @@ def test_every_role_readme_and_the_fresh_box_guide_are_among_the_generated_files
     assert generate_docs.LAUNCHER_GUIDE in files and 'README.md' in files
 
 
+def test_the_readme_is_150_lines_at_most():
+    """The README is the front door; the rest lives in docs/docsite/rst/, the roles' READMEs and CONTRIBUTING.md."""
+    with open(os.path.join(REPO, 'README.md')) as f:
+        lines = f.read().splitlines()
+    assert len(lines) <= 150, 'README.md has %d lines; move detail into a guide under docs/docsite/rst/' % len(lines)
+
+
 @pytest.fixture
 def repo(tmp_path):
     """A copy of what the generator reads and writes."""

@@ -543,7 +543,7 @@ def test_the_launcher_knows_exactly_the_supported_list_of_the_deps_role():
 def test_readme_main_command_is_the_one_the_fresh_box_stage_runs():
     with open(os.path.join(REPO, 'README.md')) as f:
         readme = f.read()
-    section = readme.split('## Set-up commands', 1)[1]
+    section = readme.split('## Quick start on a fresh box', 1)[1]
     first_block = section.split('```sh\n', 1)[1].split('```', 1)[0].strip()
     assert first_block == './bootstrap.sh'
     with open(os.path.join(REPO, 'tests', 'freshbox', 'fresh-box.sh')) as f:
