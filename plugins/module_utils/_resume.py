@@ -61,10 +61,10 @@ def vocabulary_difference(checkpoint_vocab, dataset_vocab, dataset_shown):
     extra = dataset_vocab - checkpoint_vocab
     missing = checkpoint_vocab - dataset_vocab
     if extra:
-        parts.append('%d the checkpoint lacks (%s)' % (len(extra), show_bytes(extra)))
+        parts.append('has %d the checkpoint lacks (%s)' % (len(extra), show_bytes(extra)))
     if missing:
         parts.append('lacks %d the checkpoint has (%s)' % (len(missing), show_bytes(missing)))
-    return ('vocabulary: %s has %d characters, the checkpoint %d; the dataset has %s'
+    return ('vocabulary: %s has %d characters, the checkpoint %d; the dataset %s'
             % (dataset_shown, len(dataset_vocab), len(checkpoint_vocab), ' and '.join(parts)))
 
 

@@ -36,14 +36,19 @@ def test_vocabulary_difference_names_both_sides():
     found = _resume.differences(probe(b'abc\n'), set(bytearray(b'abdE')), {}, dataset_shown='data/poems/input.txt')
     assert len(found) == 1
     text = found[0]
-    assert text.startswith('vocabulary: data/poems/input.txt has 4 characters, the checkpoint 4;')
-    assert "2 the checkpoint lacks ('E', 'd')" in text
-    assert "lacks 2 the checkpoint has ('\\n', 'c')" in text
+    assert text == ("vocabulary: data/poems/input.txt has 4 characters, the checkpoint 4; the dataset has 2 the "
+                    "checkpoint lacks ('E', 'd') and lacks 2 the checkpoint has ('\\n', 'c')")
 
 
 def test_a_bigger_vocabulary_only_adds():
     text = _resume.differences(probe(b'ab'), set(bytearray(b'abc')), {})[0]
     assert "1 the checkpoint lacks ('c')" in text and 'lacks 0' not in text and 'the checkpoint has' not in text
+
+
+def test_a_smaller_vocabulary_only_lacks():
+    text = _resume.differences(probe(b'abc'), set(bytearray(b'ab')), {}, dataset_shown='data/poems/input.txt')[0]
+    assert text == ("vocabulary: data/poems/input.txt has 2 characters, the checkpoint 3; the dataset lacks 1 the "
+                    "checkpoint has ('c')")
 
 
 def test_show_bytes_is_readable_and_bounded():
