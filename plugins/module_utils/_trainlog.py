@@ -19,10 +19,7 @@ import os
 import re
 import time
 
-try:
-    from shlex import quote
-except ImportError:  # pragma: no cover - Python 2 only
-    from pipes import quote
+from shlex import quote
 
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _checkpoints
 
@@ -62,7 +59,6 @@ SHELL_STATUS_RE = re.compile(
     r'Bus error|Illegal instruction|Floating point exception)(?: \(core dumped\))?(?:\s{2,}.*)?$')
 NAN_PREFIX = 'loss is NaN'
 EXPLODING = 'loss is exploding, aborting.'
-DECAY_RE = re.compile(r'^decayed learning rate by a factor')
 # Lua errors: "<...>/luajit: file.lua:12: message", "lua: ...", tracebacks,
 # and the loader's "ERROR. Code requested a batch ..." (it then os.exit()s).
 LUA_ERROR_RE = re.compile(r'^(?:\S*luajit|\S*lua(?:5\.\d)?|th): |^stack traceback:|^ERROR\. |^\S+\.lua:\d+: ')

@@ -9,10 +9,7 @@ to the log, logs its exit status and prunes old checkpoints."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-try:
-    from shlex import quote
-except ImportError:  # pragma: no cover - Python 2 only
-    from pipes import quote
+from shlex import quote
 
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._trainlog import RUN_END_PREFIX
 
