@@ -237,7 +237,13 @@ if [ "$dry_run" = 1 ]; then
   printf 'python: %s\n' "$python"
   printf 'ansible-core: %s\n' "$core_spec${core_lock:+ (pinned with hashes in $core_lock)}"
   printf 'venv: %s\n' "$venv"
-  printf 'run: ansible-playbook %s%s\n' "${playbook#"$here"/}" "$(printf ' %q' ${extra[@]+"${extra[@]}"} "$@")"
+  # printf repeats its format for each argument, and once for none: quoted one by one, no argument shows
+  # as none rather than as ''.
+  shown=''
+  for arg in ${extra[@]+"${extra[@]}"} "$@"; do
+    shown+=$(printf ' %q' "$arg")
+  done
+  printf 'run: ansible-playbook %s%s\n' "${playbook#"$here"/}" "$shown"
   exit 0
 fi
 

@@ -250,6 +250,14 @@ def test_dry_run_says_what_it_would_install_and_run(tmp_path, system):
     assert not (box.checkout / '.venv-run').exists()
 
 
+def test_dry_run_shows_exactly_the_arguments_the_run_passes(tmp_path):
+    box = Box(tmp_path, 'debian', '13', '3.13', venv_missing=False)
+    assert box.dry_run()['run'] == 'ansible-playbook playbooks/site.yml'
+    box.prepare_venv(os.path.join(box.root, 'usr', 'bin', 'python3.13'), TESTED)
+    assert box.run().returncode == 0
+    assert box.playbook_call()['argv'] == [str(box.checkout / 'playbooks' / 'site.yml')]
+
+
 @pytest.mark.parametrize('system', SYSTEMS, ids=system_id)
 def test_installs_the_family_package_and_runs_site_with_that_python(tmp_path, system):
     os_id, version, python3, others, pm, package, picked, spec = system
