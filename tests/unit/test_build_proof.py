@@ -14,7 +14,7 @@ import yaml
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "roles" / "torch" / "files" / "prove-torch.sh"
-TORCH_VARS = yaml.safe_load((REPO / "roles" / "torch" / "vars" / "main.yml").read_text())
+COMMON_VARS = yaml.safe_load((REPO / "roles" / "common" / "vars" / "main.yml").read_text())
 
 PASS = "Completed 1175 asserts in 164 tests with 0 failures and 0 errors"
 
@@ -62,7 +62,7 @@ def th_answering(prefix, answers):
 def prove(prefix, clock=None):
     env = dict(os.environ, PATH=f"{prefix.parent / 'shims'}:{os.environ['PATH']}",
                CHARRNN_TORCH_PREFIX=str(prefix),
-               CHARRNN_TORCH_VERIFY_MODULES=" ".join(TORCH_VARS["_charrnn_torch_verify_modules"]))
+               CHARRNN_TORCH_VERIFY_MODULES=" ".join(COMMON_VARS["_charrnn_torch_modules"]))
     if clock is not None:
         env["CHARRNN_TORCH_CLOCK"] = clock
     return subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, env=env, check=False)
