@@ -13,6 +13,8 @@ import os
 import signal
 import time
 
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _waiter
+
 
 def pid_alive(pid):
     """True when pid exists and is not a zombie."""
@@ -56,21 +58,22 @@ def cmdline(pid):
     return [a.decode('utf-8', 'replace') for a in data.split(b'\0') if a]
 
 
-def is_script_process(pid, script='train.lua', retries=5, pause=0.02):
+def is_script_process(pid, script='train.lua', patience=0.1, pause=0.02, clock=time.monotonic, sleeper=time.sleep):
     """pid is alive and its command line runs `script` (train.lua or sample.lua).
 
     /proc/<pid>/cmdline reads empty for a moment while a process execs (th
-    is a shell wrapper that execs luajit), so an empty one is read again.
+    is a shell wrapper that execs luajit), so an empty one is read again for
+    up to `patience` seconds.
     """
-    for attempt in range(retries + 1):
+    def look():
         if not pid_alive(pid):
-            return False
+            return _waiter.DONE, False
         argv = cmdline(pid)
         if argv:
-            return any(os.path.basename(a) == script for a in argv)
-        if attempt < retries:
-            time.sleep(pause)
-    return False
+            return _waiter.DONE, any(os.path.basename(a) == script for a in argv)
+        return _waiter.WAIT, False
+
+    return _waiter.wait_for(look, patience, pause, clock, sleeper)['value']
 
 
 def _ppid_map():
@@ -111,7 +114,7 @@ def trainer_pids_under(screen_pid, script='train.lua'):
     return [p for p in descendants(screen_pid) if is_script_process(p, script)]
 
 
-def terminate(pids, grace=10.0, clock=time.time, sleeper=time.sleep, poll=0.1):
+def terminate(pids, grace=10.0, clock=time.monotonic, sleeper=time.sleep, poll=0.1):
     """SIGTERM the pids, SIGKILL those still alive after `grace` seconds.
 
     Returns the list of pids that needed SIGKILL.
@@ -122,9 +125,7 @@ def terminate(pids, grace=10.0, clock=time.time, sleeper=time.sleep, poll=0.1):
             os.kill(p, signal.SIGTERM)
         except OSError:
             pass
-    deadline = clock() + grace
-    while clock() < deadline and any(pid_alive(p) for p in pids):
-        sleeper(poll)
+    _waiter.wait_until(lambda: not any(pid_alive(p) for p in pids), grace, poll, clock, sleeper)
     killed = []
     for p in pids:
         if pid_alive(p):
@@ -133,7 +134,5 @@ def terminate(pids, grace=10.0, clock=time.time, sleeper=time.sleep, poll=0.1):
                 killed.append(p)
             except OSError:
                 pass
-    end = clock() + 5
-    while clock() < end and any(pid_alive(p) for p in killed):
-        sleeper(poll)
+    _waiter.wait_until(lambda: not any(pid_alive(p) for p in killed), 5, poll, clock, sleeper)
     return killed

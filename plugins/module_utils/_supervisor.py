@@ -32,6 +32,7 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _run_
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _supervision
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _train_manager
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainlog
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _waiter
 
 WATCH_SECONDS = 2.0
 # After the trainer: the wrapper logs its exit, runs the notifier and prunes before the session ends.
@@ -113,16 +114,19 @@ def load_params(path):
     return params
 
 
-def wait_for_end(trainer, pid, give_up=lambda: False, sleeper=time.sleep, clock=time.time):
+def wait_for_end(trainer, pid, give_up=lambda: False, sleeper=time.sleep, clock=time.monotonic):
     """Waits until trainer pid has ended and its session with it (or WRAPPER_END_SECONDS more), or give_up()
     says to stop waiting; returns whether the trainer ended."""
-    while _processes.is_script_process(pid, 'train.lua'):
-        if give_up():
-            return False
-        sleeper(WATCH_SECONDS)
-    deadline = clock() + WRAPPER_END_SECONDS
-    while clock() < deadline and trainer.status()['alive'] and not give_up():
-        sleeper(WATCH_SECONDS / 4)
+    def trainer_ended():
+        if not _processes.is_script_process(pid, 'train.lua'):
+            return _waiter.DONE, None
+        return (_waiter.FAIL if give_up() else _waiter.WAIT), None
+
+    # a trainer trains for as long as it takes
+    if _waiter.wait_for(trainer_ended, float('inf'), WATCH_SECONDS, clock, sleeper)['outcome'] != _waiter.DONE:
+        return False
+    _waiter.wait_until(lambda: not trainer.status()['alive'] or give_up(), WRAPPER_END_SECONDS, WATCH_SECONDS / 4,
+                       clock, sleeper)
     return True
 
 

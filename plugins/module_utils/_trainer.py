@@ -26,11 +26,15 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _run_
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _screen
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _threads
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainlog
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _waiter
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _wrapper
 
 LOG_TAIL_LINES = 20
-# Seconds a new trainer has to write its pid file and exec train.lua.
-STARTUP_TIMEOUT = 15.0
+# Seconds a new trainer has to write its pid file and exec train.lua (its first iteration has the
+# startup_timeout option's).
+PID_TIMEOUT = 15.0
+# Seconds the wrapper of a trainer that is gone has to log its exit status.
+END_LINE_TIMEOUT = 3.0
 
 
 class TrainerError(Exception):
@@ -73,38 +77,36 @@ def has_trained(summary):
             or summary.get('phase') == 'evaluating')
 
 
-def wait_until_trained(log_path, offset, pid, timeout, clock=time.time, sleeper=time.sleep, poll=0.2,
-                       end_grace=3.0):
+def wait_until_trained(log_path, offset, pid, timeout, clock=time.monotonic, sleeper=time.sleep, poll=0.2,
+                       end_grace=END_LINE_TIMEOUT):
     """Waits until the run that starts at `offset` of the log has trained (has_trained), has ended, or
     `timeout` seconds have passed.
 
     Returns a dict: outcome ('training', 'ended' or 'timeout'), summary, exit_status and tail (the last
     lines of the run's log). A trainer that logged a Lua error, a NaN or an exploding loss counts as
-    ended, as does one whose process is gone (after up to end_grace seconds for the wrapper's end line).
+    ended, as does one whose process is gone (after up to end_grace seconds for the wrapper's end line,
+    or the timeout, whichever comes first).
     """
-    deadline = clock() + timeout
-    gone_since = None
-    while True:
+    gone_since = []
+
+    def look():
         log = _trainlog.read_log(log_path, offset)
         summary = _trainlog.summarize(log['lines'], log['head'])
         code = _trainlog.exit_status(log['lines'])
-        outcome = None
+        seen = {'summary': summary, 'exit_status': code, 'tail': _trainlog.tail(log['lines'], LOG_TAIL_LINES)}
         failed = summary['phase'] in ('error', 'nan', 'exploding')
         if code is not None:
-            outcome = 'ended'
-        elif has_trained(summary) and not failed:
-            outcome = 'training'
-        elif failed or not _processes.pid_alive(pid):
+            return _waiter.DONE, dict(seen, outcome='ended')
+        if has_trained(summary) and not failed:
+            return _waiter.DONE, dict(seen, outcome='training')
+        if failed or not _processes.pid_alive(pid):
             # give the wrapper a moment to log the exit status
-            gone_since = gone_since if gone_since is not None else clock()
-            if clock() - gone_since >= end_grace:
-                outcome = 'ended'
-        elif clock() >= deadline:
-            outcome = 'timeout'
-        if outcome:
-            return {'outcome': outcome, 'summary': summary, 'exit_status': code,
-                    'tail': _trainlog.tail(log['lines'], LOG_TAIL_LINES)}
-        sleeper(poll)
+            gone_since[:] = gone_since or [clock()]
+            if clock() - gone_since[0] >= end_grace:
+                return _waiter.DONE, dict(seen, outcome='ended')
+        return _waiter.WAIT, dict(seen, outcome='ended' if gone_since else 'timeout')
+
+    return _waiter.wait_for(look, timeout, poll, clock, sleeper)['value']
 
 
 def trainer_pid(log_path, state=None):
@@ -148,7 +150,7 @@ class Trainer:
 
     def __init__(self, checkpoint_dir, savefile, session, log_path, screen_bin=None, runner=None,
                  settle=_checkpoints.DEFAULT_SETTLE, stat_pause=_checkpoints.DEFAULT_STAT_PAUSE,
-                 clock=time.time, sleeper=time.sleep):
+                 clock=time.monotonic, sleeper=time.sleep):
         self.checkpoint_dir = checkpoint_dir
         self.savefile = savefile
         self.session = session
@@ -204,7 +206,7 @@ class Trainer:
         code = _trainlog.exit_status(log['lines'])
         entries = _checkpoints.list_checkpoints(self.checkpoint_dir, self.savefile)
         complete, in_progress = _checkpoints.classify(
-            entries, summary['saves'], running, now=self.clock(), settle=self.settle,
+            entries, summary['saves'], running, settle=self.settle,
             stat_pause=self.stat_pause, sleeper=self.sleeper, abandoned=log['exists'] and code != 0)
         training = dict((k, v) for k, v in summary.items() if k != 'saves')
         training.update({
@@ -267,25 +269,26 @@ class Trainer:
         for s in status['sessions']:
             pids.update(_processes.trainer_pids_under(s['pid']))
         pids = sorted(pids)
-        _processes.terminate(pids, grace=float(grace))
-        # Without its trainer the wrapper ends by itself, after logging the exit
-        # status; give it a moment before quitting the session (which would HUP it).
-        deadline = time.time() + (3 if pids else 0)
-        while time.time() < deadline and any(s['alive'] for s in _screen.find_sessions(screen_bin, session, runner)):
-            time.sleep(0.05)
+        _processes.terminate(pids, grace=float(grace), clock=self.clock, sleeper=self.sleeper)
+
+        def session_gone():
+            return not _screen.session_alive(screen_bin, session, runner)
+
+        if pids:
+            # Without its trainer the wrapper ends by itself, after logging the exit
+            # status; give it a moment before quitting the session (which would HUP it).
+            _waiter.wait_until(session_gone, END_LINE_TIMEOUT, 0.05, self.clock, self.sleeper)
         for s in _screen.find_sessions(screen_bin, session, runner):
             if s['alive']:
                 _screen.quit_session(screen_bin, s['id'], runner)
-        deadline = time.time() + 5
-        while time.time() < deadline and any(s['alive'] for s in _screen.find_sessions(screen_bin, session, runner)):
-            time.sleep(0.1)
+        _waiter.wait_until(session_gone, 5, 0.1, self.clock, self.sleeper)
         left = [s for s in _screen.find_sessions(screen_bin, session, runner) if s['alive']]
         if left:
             # screen did not quit: end it and whatever runs under it
             under = []
             for s in left:
                 under.extend(_processes.descendants(s['pid']))
-            _processes.terminate([s['pid'] for s in left] + under, grace=2.0)
+            _processes.terminate([s['pid'] for s in left] + under, grace=2.0, clock=self.clock, sleeper=self.sleeper)
         if any(not s['alive'] for s in _screen.find_sessions(screen_bin, session, runner)):
             _screen.wipe(screen_bin, runner)
         self.mark_stopped()
@@ -373,25 +376,25 @@ class Trainer:
         if rc != 0:
             raise TrainerError('screen failed to start session %s (rc %d): %s' % (self.session, rc, err.strip()),
                                command=argv)
-        pid = None
-        deadline = time.time() + STARTUP_TIMEOUT
-        while time.time() < deadline:
+
+        def trainer_came_up():
             cand = _run_state.read_pid_file(pid_file)
             if cand and _processes.is_script_process(cand, 'train.lua'):
-                pid = cand
-                break
+                return _waiter.DONE, cand
             if cand and not _processes.pid_alive(cand):
-                break
-            time.sleep(0.05)
+                return _waiter.FAIL, None
+            return _waiter.WAIT, None
+
+        pid = _waiter.wait_for(trainer_came_up, PID_TIMEOUT, 0.05, self.clock, self.sleeper)['value']
         state['pid'] = pid
         _run_state.write_state(log_path, state)
         if pid is None:
             # The trainer is gone already (or never came up): look at what it said.
-            end = time.time() + 3
-            log = _trainlog.read_log(log_path, offset)
-            while time.time() < end and _trainlog.exit_status(log['lines']) is None:
-                time.sleep(0.1)
+            def end_line_logged():
                 log = _trainlog.read_log(log_path, offset)
+                return (_waiter.WAIT if _trainlog.exit_status(log['lines']) is None else _waiter.DONE), log
+
+            log = _waiter.wait_for(end_line_logged, END_LINE_TIMEOUT, 0.1, self.clock, self.sleeper)['value']
             summary = _trainlog.summarize(log['lines'], log['head'])
             code = _trainlog.exit_status(log['lines'])
             tail = _trainlog.tail(log['lines'], LOG_TAIL_LINES)
@@ -401,7 +404,7 @@ class Trainer:
                                    command=argv, log_path=log_path, log_tail=tail, exit_status=code)
             if code is None:
                 raise TrainerError('the trainer did not come up within %ds; last log lines:\n%s'
-                                   % (STARTUP_TIMEOUT, '\n'.join(tail)), command=argv, log_path=log_path,
+                                   % (PID_TIMEOUT, '\n'.join(tail)), command=argv, log_path=log_path,
                                    log_tail=tail)
             warnings.append('the trainer already exited (status %s) after %s iteration(s); see %s'
                             % (code, summary['iteration'] or 0, log_path))
@@ -412,7 +415,7 @@ class Trainer:
     def _wait_until_training(self, pid, argv, offset, startup_timeout):
         """Returns once the new trainer has trained (warnings), or raises TrainerError with the log tail."""
         log_path = self.log_path
-        seen = wait_until_trained(log_path, offset, pid, startup_timeout)
+        seen = wait_until_trained(log_path, offset, pid, startup_timeout, clock=self.clock, sleeper=self.sleeper)
         summary, code, tail = seen['summary'], seen['exit_status'], seen['tail']
         details = dict(command=argv, log_path=log_path, log_tail=tail, exit_status=code, pid=pid)
         if seen['outcome'] == 'timeout':

@@ -42,3 +42,8 @@ def wait_for(poll, timeout, sleep, clock=time.monotonic, sleeper=time.sleep):
         if remaining <= 0:
             return {'outcome': TIMEOUT, 'value': value, 'elapsed': elapsed, 'polls': polls}
         sleeper(min(sleep, remaining))
+
+
+def wait_until(done, timeout, sleep, clock=time.monotonic, sleeper=time.sleep):
+    """wait_for for a yes-or-no question: whether done() answered yes within `timeout` seconds."""
+    return wait_for(lambda: (DONE if done() else WAIT, None), timeout, sleep, clock, sleeper)['outcome'] == DONE

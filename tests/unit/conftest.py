@@ -138,6 +138,27 @@ def write_stand_in_checkpoint(path, text, rnn_size=128, num_layers=2, model='lst
     return path
 
 
+class FakeClock:
+    """A clock that only moves when the fake sleep is called: waits are tested without waiting."""
+
+    def __init__(self, start=1000.0):
+        self.now = start
+        self.sleeps = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        assert seconds > 0
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_clock():
+    return FakeClock()
+
+
 @pytest.fixture
 def stand_in_checkpoint():
     """write(path, text, rnn_size=128, num_layers=2, model='lstm', mtime=None): a stand-in checkpoint."""

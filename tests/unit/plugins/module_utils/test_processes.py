@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -61,3 +62,23 @@ def test_terminate_escalates_to_sigkill(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_terminate_waits_its_grace_then_kills_on_the_clock_it_is_given(monkeypatch, fake_clock):
+    signals = []
+    monkeypatch.setattr(_processes, 'pid_alive', lambda pid: True)  # a process that shrugs off both signals
+    monkeypatch.setattr(_processes.os, 'kill', lambda pid, sig: signals.append((pid, sig)))
+    killed = _processes.terminate([4242], grace=10, clock=fake_clock.clock, sleeper=fake_clock.sleep, poll=0.5)
+    assert killed == [4242]
+    assert signals == [(4242, signal.SIGTERM), (4242, signal.SIGKILL)]
+    assert fake_clock.now == 1000 + 10 + 5  # the grace, then at most five seconds for SIGKILL to land
+
+
+def test_an_empty_command_line_is_read_again_for_a_moment(monkeypatch, fake_clock):
+    reads = [[], [], ['/opt/torch/install/bin/luajit', 'train.lua']]
+    monkeypatch.setattr(_processes, 'pid_alive', lambda pid: True)
+    monkeypatch.setattr(_processes, 'cmdline', lambda pid: reads.pop(0))
+    assert _processes.is_script_process(4242, 'train.lua', clock=fake_clock.clock, sleeper=fake_clock.sleep)
+    assert fake_clock.sleeps == [0.02, 0.02]
+    monkeypatch.setattr(_processes, 'cmdline', lambda pid: [])
+    assert not _processes.is_script_process(4242, 'train.lua', clock=fake_clock.clock, sleeper=fake_clock.sleep)

@@ -254,3 +254,29 @@ def test_the_supervisor_outlives_a_stop_to_record_how_the_run_ended():
     finally:
         for signum, handler in zip(stops.SIGNALS, previous):
             signal.signal(signum, handler)
+
+
+class EndingTrainer:
+    """A trainer whose session outlives it."""
+
+    def __init__(self):
+        self.looks = 0
+
+    def status(self):
+        self.looks += 1
+        return {'alive': [{'pid': 4243}]}
+
+
+def test_after_the_trainer_its_session_has_a_while_to_end(monkeypatch, fake_clock):
+    monkeypatch.setattr(_supervisor._processes, 'is_script_process', lambda pid, script: False)
+    trainer = EndingTrainer()
+    assert _supervisor.wait_for_end(trainer, 4242, clock=fake_clock.clock, sleeper=fake_clock.sleep) is True
+    assert fake_clock.now == 1000 + _supervisor.WRAPPER_END_SECONDS and trainer.looks > 1
+
+
+def test_a_stop_ends_the_wait_for_a_trainer_that_runs_on(monkeypatch, fake_clock):
+    monkeypatch.setattr(_supervisor._processes, 'is_script_process', lambda pid, script: True)
+    stop_after = iter([False, False, True])
+    assert _supervisor.wait_for_end(EndingTrainer(), 4242, give_up=lambda: next(stop_after),
+                                    clock=fake_clock.clock, sleeper=fake_clock.sleep) is False
+    assert fake_clock.sleeps == [_supervisor.WATCH_SECONDS] * 2

@@ -198,3 +198,17 @@ def test_a_checkpoint_or_an_evaluation_is_training_too(tmp_path, monkeypatch):
     assert seen['outcome'] == 'training'
     assert _trainer.has_trained({'iteration': None, 'last_checkpoint': 'cv/x.t7', 'phase': 'saving'})
     assert not _trainer.has_trained({'iteration': None, 'last_checkpoint': None, 'phase': 'starting'})
+
+
+def test_stop_quits_a_session_that_outlives_its_trainer_on_the_given_clock(tmp_path, fake_clock):
+    calls = []
+
+    def runner(argv, env_update=None, cwd=None):
+        calls.append(argv)
+        # a session that no longer exists as a process, yet screen keeps listing alive
+        return 0, 'There is a screen on:\n\t999999999.s\t(Detached)\n1 Socket in /run/screen/S-root.\n', ''
+    trainer = _trainer.Trainer(str(tmp_path), 'lstm', 's', str(tmp_path / 'x.log'), screen_bin='screen',
+                               runner=runner, clock=fake_clock.clock, sleeper=fake_clock.sleep)
+    assert trainer.stop(trainer.status(), grace=10) == []
+    assert ['screen', '-S', '999999999.s', '-X', 'quit'] in calls
+    assert fake_clock.now == 1000 + 5  # no trainer to wait for: only the wait for screen to quit

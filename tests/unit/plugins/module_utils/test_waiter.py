@@ -11,22 +11,6 @@ import pytest
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _waiter
 
 
-class FakeClock:
-    """A clock that only moves when the fake sleep is called."""
-
-    def __init__(self, start=1000.0):
-        self.now = start
-        self.sleeps = []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        assert seconds > 0
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 def answers(*seq):
     it = iter(seq)
     calls = []
@@ -38,15 +22,15 @@ def answers(*seq):
     return poll
 
 
-def test_done_at_once_does_not_sleep():
-    c = FakeClock()
+def test_done_at_once_does_not_sleep(fake_clock):
+    c = fake_clock
     r = _waiter.wait_for(answers((_waiter.DONE, 'x')), timeout=600, sleep=5, clock=c.clock, sleeper=c.sleep)
     assert r == {'outcome': _waiter.DONE, 'value': 'x', 'elapsed': 0.0, 'polls': 1}
     assert c.sleeps == []
 
 
-def test_done_after_some_polls():
-    c = FakeClock()
+def test_done_after_some_polls(fake_clock):
+    c = fake_clock
     poll = answers((_waiter.WAIT, None), (_waiter.WAIT, None), (_waiter.DONE, 'ckpt'))
     r = _waiter.wait_for(poll, timeout=600, sleep=5, clock=c.clock, sleeper=c.sleep)
     assert r['outcome'] == _waiter.DONE and r['value'] == 'ckpt'
@@ -54,15 +38,15 @@ def test_done_after_some_polls():
     assert c.sleeps == [5, 5]
 
 
-def test_fail_stops_immediately():
-    c = FakeClock()
+def test_fail_stops_immediately(fake_clock):
+    c = fake_clock
     poll = answers((_waiter.WAIT, None), (_waiter.FAIL, 'crashed'))
     r = _waiter.wait_for(poll, timeout=600, sleep=5, clock=c.clock, sleeper=c.sleep)
     assert r['outcome'] == _waiter.FAIL and r['elapsed'] == 5 and r['value'] == 'crashed'
 
 
-def test_timeout_polls_once_more_at_the_deadline():
-    c = FakeClock()
+def test_timeout_polls_once_more_at_the_deadline(fake_clock):
+    c = fake_clock
     seen = []
 
     def poll():
@@ -76,15 +60,15 @@ def test_timeout_polls_once_more_at_the_deadline():
     assert r['value'] == 4
 
 
-def test_timeout_zero_is_one_look():
-    c = FakeClock()
+def test_timeout_zero_is_one_look(fake_clock):
+    c = fake_clock
     r = _waiter.wait_for(answers((_waiter.WAIT, 'progress')), timeout=0, sleep=5, clock=c.clock, sleeper=c.sleep)
     assert r == {'outcome': _waiter.TIMEOUT, 'value': 'progress', 'elapsed': 0.0, 'polls': 1}
     assert c.sleeps == []
 
 
-def test_slow_poll_counts_against_timeout():
-    c = FakeClock()
+def test_slow_poll_counts_against_timeout(fake_clock):
+    c = fake_clock
 
     def poll():
         c.now += 4  # a look that takes 4 s
@@ -100,3 +84,12 @@ def test_bad_arguments():
         _waiter.wait_for(answers((_waiter.DONE, None)), timeout=1, sleep=0)
     with pytest.raises(ValueError):
         _waiter.wait_for(answers(('maybe', None)), timeout=1, sleep=1)
+
+
+def test_wait_until_answers_whether_it_came_in_time(fake_clock):
+    c = fake_clock
+    answers_ = iter([False, False, True])
+    assert _waiter.wait_until(lambda: next(answers_), timeout=10, sleep=0.5, clock=c.clock, sleeper=c.sleep) is True
+    assert c.sleeps == [0.5, 0.5]
+    assert _waiter.wait_until(lambda: False, timeout=2, sleep=0.5, clock=c.clock, sleeper=c.sleep) is False
+    assert c.now == 1003

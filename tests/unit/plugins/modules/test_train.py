@@ -354,7 +354,7 @@ def test_restart_resumes_from_latest(module_runner, base_args, charrnn_dir, fake
 def test_start_fails_when_trainer_dies_at_once(module_runner, module_fail, base_args, fake_screen, monkeypatch):
     monkeypatch.setenv('STANDIN_CRASH_AT', '1')
     monkeypatch.setenv('STANDIN_INIT_DELAY', '0')
-    monkeypatch.setattr(_trainer, 'STARTUP_TIMEOUT', 0.01)
+    monkeypatch.setattr(_trainer, 'PID_TIMEOUT', 0.01)
     # Never catch it alive: on a busy machine the one look within the timeout could come after the exec.
     monkeypatch.setattr(_processes, 'is_script_process', lambda *a, **k: False)
     with pytest.raises(module_fail) as e:
