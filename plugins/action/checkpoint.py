@@ -27,6 +27,7 @@ from ansible.utils.vars import merge_hash
 
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._checkpoint_manager import (
     WAIT_OPTIONS, argument_spec)
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _waiter
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._progress import waiting_line
 
 display = Display()
@@ -63,8 +64,10 @@ class ActionModule(ActionBase):
     _supports_check_mode = True
     _supports_async = True
 
-    # Replaced by the unit tests, which wait without waiting.
-    clock = staticmethod(time.time)
+    # Replaced by the unit tests, which wait without waiting. The wait runs on the monotonic clock; the
+    # wall clock only tells how much of the timeout went by before the task (progress.since).
+    clock = staticmethod(time.monotonic)
+    wall_clock = staticmethod(time.time)
 
     def run(self, tmp=None, task_vars=None):
         if task_vars is None:
@@ -94,34 +97,41 @@ class ActionModule(ActionBase):
                 self._remove_tmp_path(self._connection._shell.tmpdir)
 
     def _wait(self, args, task_vars):
-        started = self.clock()
         since = args['progress']['since']
         since_what = 'training started'
+        before = 0 if since is None else self.wall_clock() - since
         if since is None:
-            since, since_what = started, 'the wait started'
-        deadline = since + args['timeout']
+            since_what = 'the wait started'
+        timeout = args['timeout'] - before
         module_args = dict(self._task.args)
         module_args.pop('progress')
         host = task_vars.get('inventory_hostname', '-')
 
         if self._task.check_mode or args['wait'] == 'none':
             # One look, as the module alone does: in check mode no loop, with nothing left to print.
-            module_args['timeout'] = look_timeout(args['timeout'], deadline - started)
+            module_args['timeout'] = look_timeout(args['timeout'], timeout)
             return self._execute_module(module_args=module_args, task_vars=task_vars)
 
-        while True:
-            look = dict(module_args, timeout=look_timeout(args['progress']['interval'], deadline - self.clock()))
-            result = self._execute_module(module_args=look, task_vars=task_vars)
+        started = self.clock()
+
+        def look():
+            timed = dict(module_args, timeout=look_timeout(args['progress']['interval'],
+                                                           timeout - (self.clock() - started)))
+            result = self._execute_module(module_args=timed, task_vars=task_vars)
             if not (result.get('failed') and result.get('timed_out')):
                 # found, or failed for good: the trainer ended, or bad input
-                break
-            display.v('%s: look of %ds: %s' % (host, look['timeout'], self._dumped(result)))
-            display.display(waiting_line(host, awaited(args, result), self.clock() - since, since_what,
+                return (_waiter.FAIL if result.get('failed') else _waiter.DONE), result
+            display.v('%s: look of %ds: %s' % (host, timed['timeout'], self._dumped(result)))
+            display.display(waiting_line(host, awaited(args, result), before + self.clock() - started, since_what,
                                          result.get('training') or {}))
-            if self.clock() >= deadline:
-                result['msg'] = timeout_message(host, args, result)
-                break
-        result['elapsed'] = round(self.clock() - started, 2)
+            return _waiter.WAIT, result
+
+        # Each look waits on the host for up to its own timeout, so the next one follows at once.
+        outcome = _waiter.wait_for(look, timeout, args['progress']['interval'], self.clock, sleeper=lambda seconds: None)
+        result = outcome['value']
+        if outcome['outcome'] == _waiter.TIMEOUT:
+            result['msg'] = timeout_message(host, args, result)
+        result['elapsed'] = round(outcome['elapsed'], 2)
         return result
 
     @staticmethod

@@ -109,7 +109,7 @@ def plugin(args, answers, now, check_mode=False, async_val=0):
     task = Task(args, check_mode=check_mode, async_val=async_val)
     # ansible-core 2.16 wants every argument; later versions default shared_loader_obj
     p = action.ActionModule(task, Connection(), None, None, None, None)
-    p.clock = clock
+    p.clock = p.wall_clock = clock  # one fake for both: the host's looks move it
     p._execute_module = host
     return p, host, clock
 
@@ -266,3 +266,14 @@ def test_progress_cannot_run_async(display):
 ])
 def test_look_timeout(interval, remaining, expected):
     assert action.look_timeout(interval, remaining) == expected
+
+
+def test_the_wall_clock_only_says_how_much_went_before_the_task(display):
+    # the looks run on the monotonic clock; the wall clock is read once, and jumping later changes nothing
+    p, host, clock = plugin(wait_args(timeout=60), [timed_out(), timed_out(), found()], 0.0)
+    p.wall_clock = Clock(STARTED + 20)
+    result = run(p)
+    assert [c['timeout'] for c in host.calls] == [25, 15]
+    assert result['failed'] is True and result['timed_out'] is True
+    assert display.lines[0].startswith('box1: waiting for the first checkpoint of savefile lstm, 45s since training '
+                                       'started;')
