@@ -17,7 +17,6 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _chec
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _progress
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _screen
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _screen
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _supervision
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainer
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _training_run
@@ -155,8 +154,9 @@ class CheckpointManager:
         training_info = obs['training']
         if outcome['outcome'] == _waiter.TIMEOUT:
             result['timed_out'] = True
-            fail(msg='Timed out after %.1fs waiting for %s; progress: %s'
-                     % (outcome['elapsed'], what, _progress.progress_text(training_info)), **result)
+            fail(msg='Timed out after %.1fs waiting for %s; progress: %s (status %s)'
+                     % (outcome['elapsed'], what, _progress.progress_text(training_info), training_info['status']),
+                 **result)
         if not training_info['log_exists'] and not training_info['running']:
             fail(msg="Training session '%s' is not running and its log %s does not exist, so %s "
                      "will not appear: start training with rnn_bootstrap.charrnn.train"

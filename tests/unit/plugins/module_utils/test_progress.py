@@ -10,10 +10,11 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _prog
 
 
 def test_progress_text():
-    assert 'no iteration logged yet' in _progress.progress_text({'iteration': None, 'status': 'starting'})
+    assert _progress.progress_text({'iteration': None, 'status': 'starting'}) == \
+        'iteration -/-, epoch -, train_loss -, - s/batch, ETA -s'
     text = _progress.progress_text({'iteration': 5, 'iterations': 10, 'epoch': 0.5, 'train_loss': 1.25,
                                    'median_time_per_batch': 0.1, 'eta_seconds': 0.5, 'status': 'training'})
-    assert text == 'iteration 5/10, epoch 0.500, train_loss 1.2500, 0.100s/batch, ETA 0s, status training'
+    assert text == 'iteration 5/10, epoch 0.50, train_loss 1.2500, 0.100 s/batch, ETA 0s'
 
 
 def test_waiting_line():

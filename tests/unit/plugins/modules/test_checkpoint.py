@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 import tempfile
 import subprocess
 import sys
@@ -175,7 +176,8 @@ def test_wait_times_out_with_progress(module_runner, module_fail, live_trainer):
     res = e.value.result
     assert 1 <= time.time() - start < 5
     assert res['timed_out'] is True and res['elapsed'] >= 1
-    assert 'Timed out after' in res['msg'] and 'progress:' in res['msg']
+    assert 'Timed out after' in res['msg']
+    assert re.search(r'; progress: iteration \S+/\S+, epoch \S+, train_loss \S+, \S+ s/batch, ETA \S+s \(status \w+\)$', res['msg']), res['msg']
     assert res['training']['running'] is True and res['training']['pid'] == proc.pid
 
 
