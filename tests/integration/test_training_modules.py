@@ -434,7 +434,9 @@ def test_the_notify_command_hears_a_start_a_stop_a_resume_and_a_crash(play, char
     lines = told.read_text().splitlines()
     assert lines[0] == 'started|training from scratch'
     assert re.match(r'^stopped\|stopped on SIGTERM at iteration \d+ of 1900, after a checkpoint$', lines[1]), lines
-    assert resumed['failed'] and '-init_from' in resumed['command'], resumed  # the crash fails the task
+    # The crash comes an iteration after the resumed trainer first logs: the task fails when it looks after
+    # the crash and succeeds when it looks between the two, so only the notifications are certain.
+    assert '-init_from' in resumed['command'], resumed
     assert lines[2] == 'resumed|resumed from %s' % resumed['command'][resumed['command'].index('-init_from') + 1]
     assert lines[3] == ('crashed|exit status 1 at iteration 2 of 1900: /opt/torch/install/bin/luajit: '
                         '/opt/torch/install/share/lua/5.1/nn/THNN.lua:110: not enough memory'), lines
