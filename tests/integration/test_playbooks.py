@@ -214,7 +214,7 @@ def test_report_rows_of_a_fleet(tmp_path):
                 % (i, i / 38.0, 4.0 - i / 100.0) for i in range(1, 121)))
     alpha = {
         '_charrnn_first_figures': {'bootstrap_seconds': 754.2, 'first_checkpoint_seconds': 95.0},
-        '_charrnn_bootstrap_seconds': 12.3,
+        'charrnn_bootstrap_seconds': 12.3,
         '_charrnn_rerun': True,
         '__charrnn_status': {
             'training': {'running': True, 'status': 'training', 'iteration': 120, 'iterations': 3800,
@@ -225,7 +225,7 @@ def test_report_rows_of_a_fleet(tmp_path):
     beta = {'__charrnn_status': {'training': {'running': False, 'status': 'stopped', 'log_exists': False},
                                  'best': None}}
     inventory = {'all': {'hosts': {
-        # what the earlier tasks of status.yml and site.yml leave on each host
+        # what the status and main entry points leave on each host, and the bootstrap time a play gives
         'alpha': dict(alpha, ansible_connection='local', ansible_python_interpreter=sys.executable),
         'beta': dict(beta, ansible_connection='local', ansible_python_interpreter=sys.executable),
     }, 'vars': {'charrnn_artifacts_dir': str(artifacts)}}}

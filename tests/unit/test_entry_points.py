@@ -1,11 +1,17 @@
-"""Every entry point the playbooks call has an argument spec, and no task file includes itself."""
+"""Every entry point the playbooks call has an argument spec, no task file includes itself, and a playbook
+gives a role its inputs through the role's declared variables, never through the role's private ones."""
 import pathlib
+import re
 
 import pytest
 import yaml
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-PLAYBOOKS = sorted(REPO.glob("playbooks/*.yml")) + sorted(REPO.glob("playbooks/tasks/*.yml"))
+PLAYBOOKS = sorted(REPO.glob("playbooks/**/*.yml"))
+ROLE_FILES = sorted(p for p in (REPO / "roles").rglob("*") if p.is_file() and p.suffix in (".yml", ".yaml", ".j2"))
+SET_FACT = ("ansible.builtin.set_fact", "set_fact")
+# The project's naming rule: _charrnn_* internal variables, __charrnn_* registered ones.
+PRIVATE = re.compile(r"^__?charrnn_\w+$")
 INCLUDE_ROLE = ("ansible.builtin.include_role", "ansible.builtin.import_role", "include_role", "import_role")
 INCLUDE_TASKS = ("ansible.builtin.include_tasks", "ansible.builtin.import_tasks", "include_tasks", "import_tasks")
 
@@ -50,3 +56,29 @@ def test_no_task_file_includes_itself(path):
             target = task.get(key)
             target = target.get("file") if isinstance(target, dict) else target
             assert target != path.name, "%s includes itself" % path
+
+
+def variables_set(node):
+    """Names a playbook sets: set_fact keys, registers, and play, block, task or include vars."""
+    for item in walk(node):
+        for key in SET_FACT:
+            if isinstance(item.get(key), dict):
+                yield from item[key]
+        if isinstance(item.get("register"), str):
+            yield item["register"]
+        if isinstance(item.get("vars"), dict):
+            yield from item["vars"]
+
+
+def read_in_roles(name):
+    pattern = re.compile(r"(?<!\w)%s(?!\w)" % re.escape(name))
+    return [str(p.relative_to(REPO)) for p in ROLE_FILES if pattern.search(p.read_text())]
+
+
+def test_no_private_variable_a_playbook_sets_is_read_by_a_role():
+    crossing = {}
+    for path in PLAYBOOKS:
+        for name in set(variables_set(yaml.safe_load(path.read_text()))):
+            if PRIVATE.match(name) and read_in_roles(name):
+                crossing["%s sets %s" % (path.name, name)] = read_in_roles(name)
+    assert crossing == {}, "pass a declared variable of the role's argument spec instead: %s" % crossing
