@@ -109,9 +109,9 @@ charrnn_train_options: {rnn_size: 64, num_layers: 2, eval_val_every: 100}'
         fail "run 1 did not say it installs python3-venv"
       grep -q '^bootstrap.sh: installing ansible-core' "$log" || fail "run 1 did not install ansible-core"
       if [ -n "$mirror_path" ]; then
-        grep -q '"sample:"' "$log" || fail "run 1 printed no sample"
+        grep -q 'Show the first checkpoint and the start of the sample' "$log" || fail "run 1 printed no sample"
         grep -E '^ +"[^"]*(bootstrap [0-9]+s|time to the first checkpoint)' "$log" || true
-        sed -n '/"sample:"/,/]/p' "$log" | head -n 6
+        sed -n '/Show the first checkpoint and the start of the sample/,/^}/p' "$log" | head -n 8
       fi
     else
       ! grep -q '^bootstrap.sh: .*installing' "$log" || fail "run 2 installed something: $(grep '^bootstrap.sh:' "$log")"

@@ -293,8 +293,11 @@ def test_a_site_re_run_keeps_the_first_figures(day2):
     git('clone', '-q', 'file://%s/mirror/karpathy/char-rnn.git' % day2.tmp, str(day2.checkout))
     site = os.path.join(REPO, 'playbooks', 'site.yml')
     skip = ['--skip-tags', 'charrnn_deps,charrnn_torch,charrnn_checkout,charrnn_verify']
-    rc, out = day2.run(site, args=skip)
+    # the sample's first line starts with it, so that each print of the sample shows
+    primed = {'charrnn_sample_primetext': 'Speak, speak'}
+    rc, out = day2.run(site, extra=primed, args=skip)
     assert rc == 0, out
+    assert out.count('"Speak, speak') == 1, 'the sample is printed once: %s' % out
     fact = day2.facts / 'charrnn.fact'
     first = json.loads(fact.read_text())
     assert sorted(first) == ['bootstrap_seconds', 'first_checkpoint_seconds']
@@ -305,13 +308,15 @@ def test_a_site_re_run_keeps_the_first_figures(day2):
     assert not FLOAT_NOISE.search(out), FLOAT_NOISE.search(out).group(0)
     stamp = fact.stat().st_mtime_ns
 
-    rc, out = day2.run(site, args=skip)
+    rc, out = day2.run(site, extra=primed, args=skip)
     assert rc == 0, out
+    assert out.count('"Speak, speak') == 1, 'the sample is printed once: %s' % out
     assert json.loads(fact.read_text()) == first and fact.stat().st_mtime_ns == stamp
     row = report_row(day2.artifacts)
     assert row[2:4] == figures and row[4] != '-'
-    summary = shown(out, 'Summarize')
+    summary = shown(out, "rnn_bootstrap.charrnn.training : Summarize this play's run on each host")
     assert '(first run); this re-run ' in summary
+    assert 'first checkpoint: lm_lstm_epoch' in summary and 'time to the first checkpoint ' in summary, summary
     assert 'Training already running' in out
     assert re.search(r'localhost +: ok=\d+ +changed=0 ', out), 'a re-run changes nothing, the report included'
     assert not FLOAT_NOISE.search(out), FLOAT_NOISE.search(out).group(0)

@@ -82,3 +82,9 @@ def test_no_private_variable_a_playbook_sets_is_read_by_a_role():
             if PRIVATE.match(name) and read_in_roles(name):
                 crossing["%s sets %s" % (path.name, name)] = read_in_roles(name)
     assert crossing == {}, "pass a declared variable of the role's argument spec instead: %s" % crossing
+
+
+def test_no_playbook_reads_what_a_role_registers():
+    """What a role registers (__charrnn_*) is its own: a result worth showing, the role shows."""
+    readers = {p.name: sorted(set(re.findall(r"(?<!\w)__charrnn_\w+", p.read_text()))) for p in PLAYBOOKS}
+    assert {name: found for name, found in readers.items() if found} == {}
