@@ -52,6 +52,8 @@ MARKUP = [
     (re.compile(r'\bU\(([^)]*)\)'), r'<\1>'),
     (re.compile(r'\bI\(([^)]*)\)'), r'*\1*'),
     (re.compile(r'\bB\(([^)]*)\)'), r'**\1**'),
+    # an option of another role's entry point or of a module, as antsibull-docs links it: the name alone
+    (re.compile(r'\b(?:O|RV)\([\w.]+#(?:role:[\w-]+|module):([^)]*)\)'), r'`\1`'),
     (re.compile(r'\b(?:C|V|O|E|M|P|RV)\(([^)]*)\)'), r'`\1`'),
     (re.compile(r'\bHORIZONTALLINE\b'), ''),
 ]

@@ -69,10 +69,8 @@ for stage in "${stages[@]}"; do
     lint)
       banner "ansible-lint (production profile)"
       .venv/bin/ansible-lint --profile production --offline
-      # --plugin-docs would also hold the roles' argument specs to the docsite's schema and references,
-      # which they do not meet yet: O() naming another role's variable, a templated default of an int.
-      banner "antsibull-docs lint-collection-docs (docs/docsite: extra-docs.yml, links.yml, the guides' RST)"
-      PATH="$repo/.venv/bin:$PATH" .venv/bin/antsibull-docs lint-collection-docs "$tree"
+      banner "antsibull-docs lint-collection-docs (docs/docsite, and the modules' and roles' documentation)"
+      PATH="$repo/.venv/bin:$PATH" .venv/bin/antsibull-docs lint-collection-docs --plugin-docs "$tree"
       ;;
     sanity)
       # ansible-test fetches get-pip.py from a host outside PyPI unless its cache already has one.
