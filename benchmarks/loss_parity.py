@@ -6,7 +6,7 @@
 
 Trains char-rnn's default model (LSTM, rnn_size 128, 2 layers, seq_length 50, batch_size 50) on a
 corpus for --iterations iterations in each precision, from the same --seed (double is train.lua itself,
-float runs it through the collection's precision launcher exactly as the train module does), with a
+float runs it through the collection's train.lua prelude exactly as the train module does), with a
 validation pass and a checkpoint every --every iterations. Prints the validation loss of both at each of
 those iterations and float's relative difference to double, then whether the last one is within
 --tolerance (the target: within 2% after 1000 iterations). With several --seeds, each seed's pair is
@@ -16,7 +16,7 @@ The validation losses are the ones train.lua computes and writes into its checkp
 the output is read with the collection's own parser (plugins/module_utils/_trainlog.py).
 
 Needs Torch (th) and a char-rnn checkout; nothing of either is changed (data, checkpoints and the
-launcher go to a temporary directory).
+prelude go to a temporary directory).
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def train(args, workdir, precision, seed):
              '-checkpoint_dir', os.path.join(workdir, 'cv-%s-%d' % (precision, seed)), '-print_every', '1',
              '-eval_val_every', str(args.every), '-max_epochs', '%.6f' % ((args.iterations + 0.5) / ntrain),
              '-seed', str(seed), '-savefile', precision] + DEFAULT_MODEL
-    cmd = _precision.trainer_argv([args.th, 'train.lua'] + flags, precision, os.path.join(workdir, 'train.log.launcher.lua'))
+    cmd = _precision.trainer_argv([args.th, 'train.lua'] + flags, precision, os.path.join(workdir, 'train.log.prelude.lua'))
     env = dict(os.environ, TERM='dumb', **collection_env(args))
     proc = subprocess.run(cmd, cwd=args.char_rnn, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, check=False)
@@ -132,7 +132,7 @@ def main():
     try:
         os.makedirs(os.path.join(workdir, 'data'))
         shutil.copy(corpus, os.path.join(workdir, 'data', 'input.txt'))
-        _precision.install_launcher(os.path.join(workdir, 'train.log.launcher.lua'))
+        _precision.install_prelude(os.path.join(workdir, 'train.log.prelude.lua'))
         args.ntrain = count_train_batches(args, workdir)
         print('# char-rnn default model, %d iterations, validation every %d, %s, threads %s'
               % (args.iterations, args.every, args.th, collection_env(args)), flush=True)

@@ -9,15 +9,15 @@ corpus for a fixed number of iterations per run, --repeats runs per setting, and
 min and max of the per-run median time/batch that train.lua itself reports (the first --warmup
 iterations of each run are left out). Settings: OMP_NUM_THREADS x OPENBLAS_NUM_THREADS over 1..nproc
 with OMP_WAIT_POLICY=PASSIVE, and the environment nothing is set in (each library's own default), each
-in every --precision: double is train.lua itself, float runs it through the collection's precision
-launcher exactly as the train module does (char-rnn's LSTM through the fused step), float-clones the same
+in every --precision: double is train.lua itself, float runs it through the collection's train.lua
+prelude exactly as the train module does (char-rnn's LSTM through the fused step), float-clones the same
 with CHARRNN_LSTM_STEP=graph (through char-rnn's own clones). The runs of all settings and precisions are
 taken in turn (the precisions of one thread setting one after the other). Then names the setting the
 collection's train module picks on this host, how far it is from the best, how much faster float trains
 than double on each setting, and what the fused step adds.
 
 Needs Torch (th) and a char-rnn checkout; nothing of either is changed (data, checkpoints and the
-launcher go to a temporary directory).
+prelude go to a temporary directory).
 """
 
 from __future__ import annotations
@@ -59,8 +59,8 @@ def batch_times(output, warmup):
 
 
 def trainer_argv(args, workdir, flags, precision):
-    """th train.lua <flags>, through the precision launcher the way the train module runs it."""
-    return _precision.trainer_argv([args.th, 'train.lua'] + flags, precision, os.path.join(workdir, 'train.log.launcher.lua'))
+    """th train.lua <flags>, through the train.lua prelude the way the train module runs it."""
+    return _precision.trainer_argv([args.th, 'train.lua'] + flags, precision, os.path.join(workdir, 'train.log.prelude.lua'))
 
 
 # --precision names: the precision each trains in, and what it sets besides.
@@ -179,7 +179,7 @@ def main():
         os.makedirs(os.path.join(workdir, 'data'))
         shutil.copy(corpus, os.path.join(workdir, 'data', 'input.txt'))
         if any(VARIANTS[p][0] != _precision.NATIVE_PRECISION for p in precisions):
-            _precision.install_launcher(os.path.join(workdir, 'train.log.launcher.lua'))
+            _precision.install_prelude(os.path.join(workdir, 'train.log.prelude.lua'))
         args.ntrain = count_train_batches(args, workdir)
         print('# char-rnn default model, %d iterations per run (first %d left out), %d runs per setting and '
               'precision taken in turn, precisions %s, nproc %d, %s'

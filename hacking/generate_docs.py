@@ -32,6 +32,8 @@ import sys
 
 import yaml
 
+import generated_files  # hacking/, beside this script
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMMAND = 'hacking/generate_docs.py'
 SUPPORT_FILE = 'roles/deps/vars/main.yml'
@@ -59,8 +61,7 @@ MARKUP = [
 ]
 
 
-class GenerateError(Exception):
-    """The sources cannot be written into the files as they are; the message says what to fix."""
+GenerateError = generated_files.GenerateError
 
 
 def read(repo, path):
@@ -416,24 +417,8 @@ def generated(repo=REPO):
 
 
 def main(argv, repo=REPO):
-    check = argv[1:] == ['--check']
-    if argv[1:] and not check:
-        sys.stderr.write(__doc__)
-        return 2
-    try:
-        files = generated(repo)
-    except GenerateError as error:
-        sys.stderr.write('%s: %s\n' % (COMMAND, error))
-        return 1
-    stale = [path for path, (old, new) in sorted(files.items()) if old != new]
-    for path in stale:
-        if check:
-            print('%s differs from what %s writes' % (path, COMMAND))
-        else:
-            with open(os.path.join(repo, path), 'w') as f:
-                f.write(files[path][1])
-            print('wrote %s' % path)
-    return 1 if check and stale else 0
+    return generated_files.main(argv, repo, __doc__, COMMAND, generated,
+                                lambda path: '%s differs from what %s writes' % (path, COMMAND))
 
 
 if __name__ == '__main__':

@@ -71,6 +71,16 @@ for stage in "${stages[@]}"; do
       .venv/bin/ansible-lint --profile production --offline
       banner "antsibull-docs lint-collection-docs (docs/docsite, and the modules' and roles' documentation)"
       PATH="$repo/.venv/bin:$PATH" .venv/bin/antsibull-docs lint-collection-docs --plugin-docs "$tree"
+      banner "Lua: syntax (luajit -bl) and luacheck (.luacheckrc)"
+      for tool in luajit luacheck; do
+        command -v "$tool" >/dev/null \
+          || { echo "tests/run.sh: no $tool on PATH (Debian: apt-get install luajit lua-check)" >&2; exit 1; }
+      done
+      mapfile -t lua_files < <(git ls-files --cached --others --exclude-standard '*.lua')
+      for file in "${lua_files[@]}"; do
+        luajit -bl "$file" >/dev/null
+      done
+      luacheck --no-color "${lua_files[@]}"
       ;;
     sanity)
       # ansible-test fetches get-pip.py from a host outside PyPI unless its cache already has one.

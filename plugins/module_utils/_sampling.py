@@ -21,6 +21,7 @@ import re
 import shutil
 import tempfile
 
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _lua_sources
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _threads
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._trainlog import ANSI_RE, LUA_ERROR_RE
 
@@ -32,44 +33,8 @@ DIAGNOSTIC_PREFIXES = (
 ERROR_HINT_RE = re.compile(r'stack traceback:|^\S*luajit: |^\S*lua: ', re.MULTILINE)
 
 
-# Run by th from char-rnn's directory with CHARRNN_CHECKPOINT set: loads the checkpoint the way
-# sample.lua and train.lua's -init_from do and prints what it is: its vocabulary (byte values) and the
-# model train.lua would take from it on -init_from (model, rnn_size, num_layers). With CHARRNN_VOCAB
-# set it also prints the vocabulary of a dataset's vocab.t7, which train.lua compares with the
-# checkpoint's. sample.lua itself crashes with an index error on a primetext byte its vocabulary lacks,
-# and with a bare read error on a file that is no checkpoint.
+# lua/charrnn_probe.lua (carried by _lua_sources), written to a temporary directory for each run.
 PROBE_SCRIPT_NAME = 'charrnn_probe.lua'
-PROBE_SCRIPT = r"""require 'torch'
-require 'nn'
-require 'nngraph'
-pcall(require, 'util.OneHot')
-pcall(require, 'util.misc')
-local function bytes_of(vocab)
-  local bytes = {}
-  for char in pairs(vocab) do bytes[#bytes + 1] = string.format('%02x', string.byte(char)) end
-  return table.concat(bytes, ' ')
-end
-local ok, checkpoint = pcall(torch.load, os.getenv('CHARRNN_CHECKPOINT'))
-if not ok then
-  print('CHARRNN_PROBE load_error ' .. tostring(checkpoint))
-elseif type(checkpoint) ~= 'table' or type(checkpoint.vocab) ~= 'table' or checkpoint.protos == nil then
-  print('CHARRNN_PROBE not_charrnn')
-else
-  local opt = type(checkpoint.opt) == 'table' and checkpoint.opt or {}
-  print('CHARRNN_PROBE model ' .. tostring(opt.model) .. ' ' .. tostring(opt.rnn_size) .. ' '
-        .. tostring(opt.num_layers))
-  print('CHARRNN_PROBE vocab ' .. bytes_of(checkpoint.vocab))
-end
-local vocab_file = os.getenv('CHARRNN_VOCAB') or ''
-if vocab_file ~= '' then
-  local ok_vocab, mapping = pcall(torch.load, vocab_file)
-  if ok_vocab and type(mapping) == 'table' then
-    print('CHARRNN_PROBE dataset_vocab ' .. bytes_of(mapping))
-  else
-    print('CHARRNN_PROBE dataset_vocab_error ' .. tostring(mapping))
-  end
-end
-"""
 PROBE_RE = re.compile(r'^CHARRNN_PROBE (load_error|not_charrnn|vocab|model|dataset_vocab|dataset_vocab_error)'
                       r'(?: (.*))?$')
 
@@ -130,7 +95,7 @@ def run_probe(run_command, th, chdir, checkpoint, vocab_file=None):
     try:
         script = os.path.join(probe_dir, PROBE_SCRIPT_NAME)
         with open(script, 'w') as f:
-            f.write(PROBE_SCRIPT)
+            f.write(_lua_sources.PROBE_LUA)
         env = dict(_threads.thread_env(1), CHARRNN_CHECKPOINT=checkpoint, CHARRNN_VOCAB=vocab_file or '',
                    TERM='dumb')
         rc, out, err = run_command([th, script], cwd=chdir, environ_update=env)

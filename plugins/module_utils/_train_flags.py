@@ -177,12 +177,12 @@ def flag_value(flags, name):
 
 
 def build_train_argv(th, flags, data_dir, checkpoint_dir, gpuid, init_from=None, savefile=None,
-                     precision=_precision.NATIVE_PRECISION, launcher=None):
+                     precision=_precision.NATIVE_PRECISION, prelude=None):
     """argv of `th train.lua ...`: module-owned flags first, then options in train.lua order.
 
     savefile, when given, replaces the options' savefile (a later run's <savefile>.run<N>).
-    precision other than char-rnn's own double runs train.lua through the launcher at path launcher
-    (see precision.trainer_argv).
+    precision other than char-rnn's own double runs train.lua through the prelude at path prelude
+    (see _precision.trainer_argv).
     """
     if savefile is not None and savefile != flag_value(flags, 'savefile'):
         flags = dict(flags, savefile=savefile)
@@ -193,7 +193,7 @@ def build_train_argv(th, flags, data_dir, checkpoint_dir, gpuid, init_from=None,
             argv.extend(['-' + name, format_value(flags[name])])
     if init_from:
         argv.extend(['-init_from', init_from])
-    return _precision.trainer_argv(argv, precision, launcher)
+    return _precision.trainer_argv(argv, precision, prelude)
 
 
 def argv_flag(argv, name):

@@ -79,9 +79,9 @@ class TrainManager:
         self.resume_from = self.checked_resume_from()
         self.env = _threads.thread_env(p['threads'], p['omp_threads'],
                                        core=_blas.module_core_override(module, _th.find_th(p['th'])[0]))
-        if _precision.needs_launcher(p['precision']):
+        if _precision.needs_prelude(p['precision']):
             self.env.update(_requested_checkpoints.seconds_env(p['checkpoint_minutes']))
-        self.launcher = _precision.launcher_path(self.log_path)
+        self.prelude = _precision.prelude_path(self.log_path)
         screen_bin = module.get_bin_path('screen')
         if not screen_bin:
             module.fail_json(msg='GNU screen not found on PATH: install the screen package')
@@ -104,9 +104,9 @@ class TrainManager:
 
     def check_params(self):
         p = self.p
-        # read only when a start would run the launcher that reads it
+        # read only when a start would run the prelude that reads it
         lstm_step_error = (_lstm_step.mode_error(os.environ)
-                           if p['state'] != 'stopped' and _precision.needs_launcher(p['precision']) else None)
+                           if p['state'] != 'stopped' and _precision.needs_prelude(p['precision']) else None)
         notice_error = _interruption_notice.check(p['interruption_notice'], p['interruption_notice_url'])
         err = _training_run.check(
             p,
@@ -211,7 +211,7 @@ class TrainManager:
         """The command asked for, without the resume point and the run savefile."""
         p = self.p
         return _train_flags.build_train_argv(th, self.flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'],
-                                             precision=p['precision'], launcher=self.launcher)
+                                             precision=p['precision'], prelude=self.prelude)
 
     def run_command(self, th, resumed, also=None):
         """(the savefile the new run writes under, its argv); also: checkpoints that count as present."""
@@ -219,7 +219,7 @@ class TrainManager:
         run_save = _checkpoints.run_savefile(self.checkpoint_dir, self.savefile, also=also)
         return run_save, _train_flags.build_train_argv(th, self.flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'],
                                                        init_from=resumed, savefile=run_save,
-                                                       precision=p['precision'], launcher=self.launcher)
+                                                       precision=p['precision'], prelude=self.prelude)
 
     # ------------------------------------------------------------------ plan
 
@@ -515,15 +515,15 @@ class TrainManager:
     def apply_start(self, plan):
         module, p, result, status = self.module, self.p, self.result, plan.status
         th, dataset, resume = plan.needs['th'], plan.needs['dataset'], plan.needs['resume']
-        if _precision.needs_launcher(p['precision']):
-            # Before a running trainer is stopped: a launcher that cannot be written changes nothing.
+        if _precision.needs_prelude(p['precision']):
+            # Before a running trainer is stopped: a prelude that cannot be written changes nothing.
             try:
-                _files.makedirs(os.path.dirname(self.launcher))
-                _precision.install_launcher(self.launcher)
+                _files.makedirs(os.path.dirname(self.prelude))
+                _precision.install_prelude(self.prelude)
             except (IOError, OSError) as e:
-                module.fail_json(msg='cannot write the precision launcher %s: %s; fix the permissions of its '
+                module.fail_json(msg='cannot write the train.lua prelude %s: %s; fix the permissions of its '
                                      'directory or set precision=double to run train.lua without it'
-                                     % (self.launcher, e))
+                                     % (self.prelude, e))
         # Before a running trainer is stopped: a checkpoint that cannot be brought in changes nothing.
         result['imported_from'] = plan.needs['imported']
         imported = self.import_checkpoint(plan.needs['imported']) if plan.needs['imported'] else None
@@ -549,8 +549,8 @@ class TrainManager:
             module.warn(plan.needs['memory_warning'])
         record = dict(base_command=self.base_argv(th), checkpoint_dir=p['checkpoint_dir'], data_dir=p['data_dir'],
                       resumed_from=resume['resume_from'])
-        if not _precision.needs_launcher(p['precision']):
-            module.warn('precision=double runs char-rnn\'s train.lua itself, without the launcher: the trainer saves '
+        if not _precision.needs_prelude(p['precision']):
+            module.warn('precision=double runs char-rnn\'s train.lua itself, without the prelude: the trainer saves '
                         'no checkpoint when it is stopped and none every checkpoint_minutes, so a stop, a reboot '
                         'or a power loss loses the iterations since its last checkpoint (eval_val_every). '
                         'precision=float has both')
@@ -560,7 +560,7 @@ class TrainManager:
             pid, warnings = self.trainer.start(self.chdir, argv, record, self.env, stdbuf=module.get_bin_path('stdbuf'),
                                                keep=p['keep'], startup_timeout=p['startup_timeout'],
                                                exec_prefix=_requested_checkpoints.trainer_exec(
-                                                   sys.executable, _precision.needs_launcher(p['precision'])),
+                                                   sys.executable, _precision.needs_prelude(p['precision'])),
                                                helpers=helpers, after=after, lineage=lineage)
         except _trainer.TrainerError as e:
             module.fail_json(msg=e.msg, **e.details)
@@ -571,6 +571,7 @@ class TrainManager:
                       memory=plan.needs['memory'])
         _supervision.record_event(self.log_path, 'started', by=self.started_by, pid=pid, savefile=run_save,
                                   resumed_from=resume['resume_from'])
+        _precision.forget_former(self.log_path)
         if pid is not None:
             self.supervise(th)
 

@@ -47,10 +47,10 @@ INIT_FROM_RE = re.compile(r'^loading a model from checkpoint (.+)$')
 # The interruption notice watcher's line when the cloud announced it takes the machine (see _interruption_notice).
 INTERRUPTION_RE = re.compile(r'^\[charrnn\] (?P<notice>.+ (?:interruption|preemption) notice(?: \(.*\))?): '
                              r'(?:stopping|cannot stop) the trainer')
-# The precision launcher's last line when a signal stopped the trainer (see _requested_checkpoints).
+# The train.lua prelude's last line when a signal stopped the trainer (see _requested_checkpoints).
 STOPPED_RE = re.compile(r'^\[charrnn\] stopped on (?P<signal>SIG[A-Z]+) (?:after saving (?P<path>.+) at|without a '
                         r'checkpoint: train\.lua saved none at) iteration (?P<iteration>\d+)$')
-# The precision launcher's line when a resumed run goes on with the count of its checkpoint (see _precision).
+# The train.lua prelude's line when a resumed run goes on with the count of its checkpoint (see _precision).
 COUNT_BEFORE_RE = re.compile(r'^\[charrnn\] continuing the count of (?P<path>.+): (?P<iterations>\d+) iterations and '
                              r'(?P<epochs>%s) epochs before this run$' % _NUM)
 # Job-status lines a shell prints when the trainer dies of a signal; not trainer output.
@@ -252,7 +252,7 @@ def summarize(lines, head=None, median_window=MEDIAN_WINDOW):
     """Training progress from the current run's log lines.
 
     Returns a dict: iteration, iterations, epoch (counted on from the checkpoint a resumed run
-    continues: iterations_before and epochs_before, which the launcher logs; run_iteration is
+    continues: iterations_before and epochs_before, which the prelude logs; run_iteration is
     train.lua's own count), train_loss, grad_param_norm,
     time_per_batch (last line), median_time_per_batch (over the last
     median_window iteration lines), eta_seconds, vocab_size, num_parameters,

@@ -257,7 +257,7 @@ training:
     iteration:
       description:
         - Last logged iteration, counted on from the checkpoint a resumed run continues (with
-          O(rnn_bootstrap.charrnn.train#module:precision=float), whose launcher logs that count), so that it
+          O(rnn_bootstrap.charrnn.train#module:precision=float), whose prelude logs that count), so that it
           goes on across stops, reboots and restarts.
       type: int
     iterations:
@@ -270,7 +270,7 @@ training:
       description: The last iteration as train.lua counts it, from 1 in each run.
       type: int
     iterations_before:
-      description: Iterations before this run (0 for a run that did not resume, or ran without the launcher).
+      description: Iterations before this run (0 for a run that did not resume, or ran without the prelude).
       type: int
     epochs_before:
       description: Epochs before this run.

@@ -158,10 +158,11 @@ options:
       - The precision train.lua computes in on the CPU, applied without changing char-rnn's files.
       - V(float) (single precision) trains faster than V(double) for the same model; the collection's
         benchmarks/README.md has the figures, the loss after the same iterations included. train.lua runs
-        unchanged through a small Lua launcher that sets Torch's default tensor type, kept next to the log
-        as V(<log_path>.launcher.lua) and rewritten when it differs. The command becomes
-        C(th <log_path>.launcher.lua float train.lua ...).
-      - With V(float), the launcher also trains char-rnn's LSTM (C(model=lstm), the default, with C(dropout) 0)
+        unchanged after a small Lua prelude that sets Torch's default tensor type, kept next to the log
+        as V(<log_path>.prelude.lua) and rewritten when it differs. The command becomes
+        C(th <log_path>.prelude.lua float train.lua ...). A trainer started by an earlier release runs on from
+        V(<log_path>.launcher.lua), which the next start of the run replaces by the prelude.
+      - With V(float), the prelude also trains char-rnn's LSTM (C(model=lstm), the default, with C(dropout) 0)
         through one fused LSTM step instead of char-rnn's C(seq_length) nngraph clones. It is the same model with
         the same parameters, trained in fewer and larger tensor operations, with the weight gradients of a whole
         sequence taken at once; its train losses agree with the clones' to float rounding. Before it takes over,
@@ -170,7 +171,7 @@ options:
         tells apart), why it trains through char-rnn's clones. Setting C(CHARRNN_LSTM_STEP=graph) in the task's
         C(environment) keeps char-rnn's clones with V(float) too (a running trainer keeps what it started with);
         any other value than V(fused) or V(graph) fails the task before anything is stopped or started.
-      - V(double) is char-rnn's own behaviour on the CPU (C(th train.lua ...), no launcher, so no checkpoint when
+      - V(double) is char-rnn's own behaviour on the CPU (C(th train.lua ...), no prelude, so no checkpoint when
         the trainer is stopped and none by time, see O(checkpoint_minutes)).
       - Checkpoints stay in char-rnn's CPU format (double) with either precision, so C(th sample.lua
         cv/<checkpoint> -gpuid -1), the M(rnn_bootstrap.charrnn.sample) module, O(resume) from a checkpoint of
@@ -220,13 +221,13 @@ options:
   checkpoint_minutes:
     description:
       - "With V(precision=float), checkpoints beyond char-rnn's own every C(eval_val_every) iterations, so that an
-        unattended run loses little: the launcher has train.lua save a checkpoint, in its own format and naming
+        unattended run loses little: the prelude has train.lua save a checkpoint, in its own format and naming
         and with a validation loss, at the end of the iteration under way when the trainer gets C(SIGTERM),
         C(SIGINT) or C(SIGHUP) (O(state=stopped), a shutdown or reboot, C(docker stop) of a container whose init
         stops its processes), and then exit 0; and after every O(checkpoint_minutes) minutes of training without a
         checkpoint, so that a power loss or a C(kill -9) loses at most that much. V(0) turns the second off."
       - The module starts C(th) with those signals blocked, so that every thread of the trainer holds them for the
-        launcher (a signal otherwise ends the process in whichever thread it reaches, OpenBLAS's among them). Until
+        prelude (a signal otherwise ends the process in whichever thread it reaches, OpenBLAS's among them). Until
         the first iteration they act as before, and a stop while the corpus loads ends the trainer at once. With
         O(omp_threads) above 1, OpenMP may start threads that do not block them; the log then says that a stop
         saves no checkpoint.
@@ -236,7 +237,7 @@ options:
       - Passed to the trainer as C(CHARRNN_CHECKPOINT_SECONDS) (RV(env)); like the OpenBLAS core it is not a
         setting of the run, so changing it neither restarts a running trainer nor warns; it applies from the
         next start.
-      - V(precision=double) runs char-rnn's train.lua itself, without the launcher, and has neither; the task
+      - V(precision=double) runs char-rnn's train.lua itself, without the prelude, and has neither; the task
         warns when it starts one.
     type: int
     default: 10

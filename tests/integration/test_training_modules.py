@@ -70,8 +70,8 @@ def test_lifecycle(play, charrnn_dir, tmp_path):
     assert start['changed'] is True and start['running'] is True
     pid = start['pid']
     assert is_train_lua(pid)
-    # float, the default: train.lua through the precision launcher kept next to the log
-    assert start['command'][:4] == [STAND_IN_TH, start['log_path'] + '.launcher.lua', 'float', 'train.lua']
+    # float, the default: train.lua through the prelude kept next to the log
+    assert start['command'][:4] == [STAND_IN_TH, start['log_path'] + '.prelude.lua', 'float', 'train.lua']
     assert start['precision'] == 'float'
     assert start['env']['OMP_WAIT_POLICY'] == 'PASSIVE'
     assert start['log_path'] == str(charrnn_dir / 'cv' / ('train-%s.log' % s))
@@ -279,9 +279,9 @@ def test_precision_float_checkpoints_stay_char_rnn_double(play, charrnn_dir):
     start, first, sampled = r
     assert not start.get('failed'), start
     assert start['precision'] == 'float' and start['command'][2:4] == ['float', 'train.lua']
-    launcher = start['log_path'] + '.launcher.lua'
-    with open(launcher) as f:
-        assert 'rnn_bootstrap.charrnn precision launcher' in f.readline()
+    prelude = start['log_path'] + '.prelude.lua'
+    with open(prelude) as f:
+        assert 'rnn_bootstrap.charrnn train.lua prelude' in f.readline()
     assert not first.get('failed'), first
     assert not sampled.get('failed') and len(sampled['text']) == 200, sampled
     wait_until_ended(start['log_path'], 1)

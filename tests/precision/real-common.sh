@@ -2,8 +2,8 @@
 # The scripts that source this file use its variables.
 # shellcheck disable=SC2034
 # What the hand-run checks with real Torch share (sourced by real-*.sh in this directory): their
-# settings, a temporary directory removed on exit, how they report, the precision launcher exactly as
-# the train module writes it, and the trainer's thread settings.
+# settings, a temporary directory removed on exit, how they report, the train.lua prelude (from lua/,
+# as the train module writes it), and the trainer's thread settings.
 #
 # CHARRNN_REAL_TH: Torch7's th. CHARRNN_REAL_CHARRNN: a char-rnn checkout (only read; data and checkpoints
 # go to the temporary directory). PYTHON (default python3) takes what it needs from the collection.
@@ -24,10 +24,9 @@ collection_python() {
   PYTHONPATH=$repo/.collections "$python" -c "$@"
 }
 
-launcher=$work/train-real.log.launcher.lua
-collection_python '
-import sys
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision
-_precision.install_launcher(sys.argv[1])' "$launcher"
+# The train.lua prelude from its source file. The train module preloads the modules it requires into the file
+# it writes; run from lua/, th finds them beside it.
+prelude=$repo/lua/charrnn_prelude.lua
+export LUA_PATH="$repo/lua/?.lua;${LUA_PATH:-;}"
 
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1} OMP_WAIT_POLICY=PASSIVE

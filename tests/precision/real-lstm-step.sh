@@ -5,7 +5,7 @@
 #      step, several batches in a row with the state carried between them as train.lua carries it, some
 #      forward passes only (as eval_split runs them): the same losses, state and outputs and the same
 #      gradients, in float and in double, for several shapes;
-#   2. train.lua through the launcher, fused and with CHARRNN_LSTM_STEP=graph, from the same seed: the
+#   2. train.lua through the prelude, fused and with CHARRNN_LSTM_STEP=graph, from the same seed: the
 #      same train losses iteration by iteration, and checkpoints of the same format;
 #   3. what it does not take over (dropout, a GRU, a fork of model/LSTM.lua wired otherwise, which only
 #      the step's self-check tells apart) trains through char-rnn's clones and the log says why.
@@ -17,12 +17,6 @@
 set -euo pipefail
 # shellcheck source=tests/precision/real-common.sh
 . "$(dirname "$0")/real-common.sh"
-
-collection_python '
-import sys
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _lstm_step
-with open(sys.argv[1], "w") as f:
-    f.write(_lstm_step.LSTM_STEP_LUA)' "$work/lstm_step.lua"
 
 cat >"$work/compare.lua" <<'LUA'
 -- th compare.lua <lstm_step.lua> <float|double> <rnn_size> <num_layers> <seq_length> <batch_size>
@@ -95,7 +89,7 @@ echo "== 1. char-rnn's clones against the fused step: same network, parameters a
 for precision in float double; do
   for shape in "32 2 10 8" "64 3 7 5" "16 1 5 3" "16 2 1 4" "128 2 50 50"; do
     read -r size layers seq batch <<<"$shape"
-    out=$(cd "$char_rnn" && "$th" "$work/compare.lua" "$work/lstm_step.lua" "$precision" "$size" "$layers" "$seq" "$batch" 2>&1) \
+    out=$(cd "$char_rnn" && "$th" "$work/compare.lua" "$repo/lua/charrnn_lstm_step.lua" "$precision" "$size" "$layers" "$seq" "$batch" 2>&1) \
       || { echo "$out" | tail -n 20 >&2; fail "compare.lua $precision $shape"; }
     line=$(grep '^WORST' <<<"$out" | tr -d '\t')
     limit=$([ "$precision" = float ] && echo 1e-5 || echo 1e-12)
@@ -117,17 +111,17 @@ train() {  # log name, environment assignments..., -- train.lua flags (CHARRNN_D
   local envs=()
   while [ "$1" != -- ]; do envs+=("$1"); shift; done
   shift
-  (cd "${CHARRNN_DIR:-$char_rnn}" && env "${envs[@]}" "$th" "$launcher" float train.lua "${model[@]}" "$@" -data_dir "$work/data" \
+  (cd "${CHARRNN_DIR:-$char_rnn}" && env "${envs[@]}" "$th" "$prelude" float train.lua "${model[@]}" "$@" -data_dir "$work/data" \
       -checkpoint_dir "$work/cv" -gpuid -1) >"$log" 2>&1 || { tail -n 20 "$log" >&2; fail "train.lua $* exited non-zero"; }
   echo "$log"
 }
 losses() { sed -n 's/^[0-9]*\/[0-9]* (epoch [0-9.]*), train_loss = \([0-9.]*\),.*/\1/p' "$1"; }
 
-echo "== 2. train.lua through the launcher, fused and with char-rnn's clones, from the same seed"
+echo "== 2. train.lua through the prelude, fused and with char-rnn's clones, from the same seed"
 fused_log=$(train fused TERM=dumb -- -max_epochs 0.4 -savefile fused)
 graph_log=$(train graph CHARRNN_LSTM_STEP=graph -- -max_epochs 0.4 -savefile graph)
 grep -q '^\[charrnn\] LSTM step fused: 2 layers of 32, 10 steps per sequence' "$fused_log" \
-  || fail "the launcher did not fuse the LSTM step: $(grep '^\[charrnn\]' "$fused_log")"
+  || fail "the prelude did not fuse the LSTM step: $(grep '^\[charrnn\]' "$fused_log")"
 grep -q "^\[charrnn\] LSTM step not fused (CHARRNN_LSTM_STEP=graph)" "$graph_log" || fail "graph mode not reported"
 ok "the log says which: $(grep '^\[charrnn\] LSTM' "$fused_log" | tr -d '\t')"
 "$python" - <(losses "$fused_log") <(losses "$graph_log") <<'PY' || fail "train losses differ"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The precision launcher with real Torch and char-rnn, run by hand (the automated tests use a stand-in
+# The train.lua prelude with real Torch and char-rnn, run by hand (the automated tests use a stand-in
 # for torch and the stand-in trainer):
-#   1. a float run (the launcher the train module writes, train.lua unchanged) of a small model trains,
+#   1. a float run (the prelude the train module writes, train.lua unchanged) of a small model trains,
 #      keeps learning after each checkpoint (the live model is never re-typed), and saves checkpoints in
 #      char-rnn's CPU format: the same keys, options and parameter layout as a checkpoint of char-rnn's
 #      own double run, no float tensor;
@@ -66,7 +66,7 @@ field() { sed -n "s/^$1 //p" <<<"$2"; }
 # train.lua's logged train losses, one per line.
 losses() { sed -n 's/^[0-9]*\/[0-9]* (epoch [0-9.]*), train_loss = \([0-9.]*\),.*/\1/p' "$1"; }
 checkpoints() { find "$work/cv" -name "lm_$1_epoch*.t7" -printf '%T@ %p\n' | sort -n | cut -d' ' -f2-; }
-train() {  # log name, then the command after th (launcher or train.lua) and its flags
+train() {  # log name, then the command after th (prelude or train.lua) and its flags
   local log=$work/$1.log
   shift
   (cd "$char_rnn" && "$th" "$@" -data_dir "$work/data" -checkpoint_dir "$work/cv" -gpuid -1) >"$log" 2>&1 \
@@ -81,11 +81,11 @@ sample() {
   ok "th sample.lua $(basename "$1") -gpuid -1 sampled ${#out} characters: $(head -c 60 <<<"$out" | tr '\n' ' ')..."
 }
 
-echo "== 1. float run through the launcher, and char-rnn's own double run: same seed, 228 iterations each"
-float_log=$(train float "$launcher" float train.lua "${model[@]}" -max_epochs 0.6 -savefile float)
+echo "== 1. float run through the prelude, and char-rnn's own double run: same seed, 228 iterations each"
+float_log=$(train float "$prelude" float train.lua "${model[@]}" -max_epochs 0.6 -savefile float)
 grep -q "^\[charrnn\] precision float: train.lua computes in torch.FloatTensor" "$float_log" \
-  || fail "the launcher did not set float (first lines: $(head -n 3 "$float_log"))"
-ok "the launcher set torch.FloatTensor and ran train.lua"
+  || fail "the prelude did not set float (first lines: $(head -n 3 "$float_log"))"
+ok "the prelude set torch.FloatTensor and ran train.lua"
 grep -q '^\[charrnn\] LSTM step fused: 2 layers of 32' "$float_log" \
   || fail "the float run did not train through the fused LSTM step: $(grep '^\[charrnn\]' "$float_log")"
 ok "it trained through the fused LSTM step (tests/precision/real-lstm-step.sh compares it with char-rnn's clones)"
@@ -129,15 +129,15 @@ fresh_first=$(losses "$float_log" | head -n 1)
 resumed_double_log=$(train resumed-double train.lua "${model[@]}" -max_epochs 0.15 -savefile rd \
   -init_from "${float_ckpts[-1]}")
 grep -q "loading a model from checkpoint ${float_ckpts[-1]}" "$resumed_double_log" || fail "train.lua did not load the checkpoint"
-! grep -q '^\[charrnn\]' "$resumed_double_log" || fail "plain train.lua printed a launcher line"
+! grep -q '^\[charrnn\]' "$resumed_double_log" || fail "plain train.lua printed a prelude line"
 resumed_first=$(losses "$resumed_double_log" | head -n 1)
 mapfile -t rd_ckpts < <(checkpoints rd)
 [ "${#rd_ckpts[@]}" -ge 1 ] || fail "the resumed double run saved no checkpoint"
 ok "double train.lua resumed from the float run's checkpoint: first train loss $resumed_first (a fresh model: $fresh_first)"
-resumed_float_log=$(train resumed-float "$launcher" float train.lua "${model[@]}" -max_epochs 0.15 -savefile rf \
+resumed_float_log=$(train resumed-float "$prelude" float train.lua "${model[@]}" -max_epochs 0.15 -savefile rf \
   -init_from "${rd_ckpts[-1]}")
 grep -q "^\[charrnn\] ${rd_ckpts[-1]}: rnn converted from torch.DoubleTensor to torch.FloatTensor" "$resumed_float_log" \
-  || fail "the launcher did not convert the double checkpoint (log: $(head -n 5 "$resumed_float_log"))"
+  || fail "the prelude did not convert the double checkpoint (log: $(head -n 5 "$resumed_float_log"))"
 ok "the float run converted the double checkpoint on load"
 grep -q '^\[charrnn\] LSTM step fused: 2 layers of 32' "$resumed_float_log" \
   || fail "the resumed float run did not train through the fused LSTM step: $(grep '^\[charrnn\]' "$resumed_float_log")"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The checkpoints the launcher has train.lua save on request, with real Torch and char-rnn, run by hand
+# The checkpoints the prelude has train.lua save on request, with real Torch and char-rnn, run by hand
 # (the automated tests use LuaJIT with a stand-in for torch, and the stand-in trainer):
 #   1. started as the train module starts it (the stop signals blocked, OpenBLAS with two threads), a
 #      trainer sent SIGTERM mid-run finishes the iteration under way, saves it as a checkpoint with a
@@ -33,7 +33,7 @@ start() {
   shift 2
   local prefix=()
   [ "$how" = blocked ] && prefix=("${blocking[@]}")
-  (cd "$char_rnn" && exec env "$@" "${prefix[@]}" "$th" "$launcher" float train.lua "${model[@]}" \
+  (cd "$char_rnn" && exec env "$@" "${prefix[@]}" "$th" "$prelude" float train.lua "${model[@]}" \
     -data_dir "$work/data" -checkpoint_dir "$work/cv" -gpuid -1) >"$log" 2>&1 &
   pid=$!
 }

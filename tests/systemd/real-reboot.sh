@@ -24,7 +24,7 @@ now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 in_box() { docker exec "$box" sh -c "$1"; }
 lines() { in_box "wc -l < $log"; }
-# Waits until the log, from line $1 on, has a progress line after the launcher's count line.
+# Waits until the log, from line $1 on, has a progress line after the prelude's count line.
 wait_for_progress() {
   local from=$1 deadline=$(($(date +%s) + $2))
   until in_box "tail -n +$from $log | sed -n '/continuing the count/,\$p' | grep -qE '^[0-9]+/[0-9]+ '" 2>/dev/null; do

@@ -124,7 +124,7 @@ class Box:
         return [json.loads(line) for line in out.splitlines() if line.startswith('{')]
 
     def trainer_pid(self):
-        """The pid of the running trainer (train.lua under the launcher), or None."""
+        """The pid of the running trainer (train.lua under the prelude), or None."""
         out = self.sh("{ pid=$(cat %s.pid) && tr '\\0' ' ' < /proc/$pid/cmdline | grep -q train.lua "
                       "&& ! grep -q '^State:.*zombie' /proc/$pid/status && echo $pid; } 2>/dev/null || true"
                       % LOG).split()

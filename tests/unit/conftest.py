@@ -14,6 +14,7 @@ __metaclass__ = type
 import contextlib
 import json
 import os
+import shutil
 import sys
 
 import pytest
@@ -40,6 +41,36 @@ if 'ansible_collections' in sys.modules:  # a namespace package imported before 
         importlib.invalidate_caches()
     except Exception:  # pragma: no cover
         pass
+
+
+# ------------------------------------------------------------------ Lua
+
+# The tests of lua/ run it with LuaJIT, th's Lua; the ones that use no ffi also run with PUC Lua. Without one
+# they fail, so that a CI without it cannot pass them unseen; a contributor without one opts out with this.
+LUA_OPT_OUT = 'CHARRNN_TESTS_WITHOUT_LUA'
+
+
+def _interpreter(names, what):
+    path = next((shutil.which(name) for name in names if shutil.which(name)), None)
+    if path is None:
+        why = 'no %s on PATH (apt-get install luajit)' % what
+        if os.environ.get(LUA_OPT_OUT) == '1':
+            pytest.skip('%s; %s=1 skips the tests of the Lua' % (why, LUA_OPT_OUT))
+        pytest.fail('%s: this test runs the Lua of lua/; install it, or set %s=1 to skip such tests'
+                    % (why, LUA_OPT_OUT), pytrace=False)
+    return path
+
+
+@pytest.fixture
+def lua():
+    """A Lua 5.1+ interpreter, LuaJIT first."""
+    return _interpreter(('luajit', 'lua5.1', 'lua5.2', 'lua5.3', 'lua5.4', 'lua'), 'Lua interpreter')
+
+
+@pytest.fixture
+def luajit():
+    """LuaJIT, for the tests that need its ffi."""
+    return _interpreter(('luajit',), 'LuaJIT')
 
 
 # ------------------------------------------------------------------ module args

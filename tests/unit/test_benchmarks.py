@@ -39,9 +39,9 @@ def iteration(i, total, loss, tpb, ntrain=423):
             % (i, total, i / float(ntrain), loss, tpb))
 
 
-def run_output(total, every, val_losses, tpb=0.2, launcher=None):
+def run_output(total, every, val_losses, tpb=0.2, prelude=None):
     lines = []
-    if launcher:
+    if prelude:
         lines.append('[charrnn] precision float: train.lua computes in torch.FloatTensor; checkpoints are saved '
                      'in torch.DoubleTensor')
     lines += ['loading data files...', 'cutting off end of data so that the batches/sequences divide evenly',
@@ -59,18 +59,18 @@ def run_output(total, every, val_losses, tpb=0.2, launcher=None):
 
 
 def test_throughput_reads_train_lua_times_after_the_warmup():
-    out = run_output(8, 1000, {8: 3.1}, tpb=0.15, launcher=True)
+    out = run_output(8, 1000, {8: 3.1}, tpb=0.15, prelude=True)
     times = throughput.batch_times(out, warmup=5)
     assert times == [0.15, 0.15, 0.15]
     assert throughput.batch_times(out, warmup=0)[0] == 0.25
 
 
-def test_throughput_runs_float_through_the_launcher():
+def test_throughput_runs_float_through_the_prelude():
     args = types.SimpleNamespace(th='/opt/torch/bin/th')
     double = throughput.trainer_argv(args, '/tmp/w', ['-gpuid', '-1'], 'double')
     single = throughput.trainer_argv(args, '/tmp/w', ['-gpuid', '-1'], 'float')
     assert double == ['/opt/torch/bin/th', 'train.lua', '-gpuid', '-1']
-    assert single == ['/opt/torch/bin/th', '/tmp/w/train.log.launcher.lua', 'float', 'train.lua', '-gpuid', '-1']
+    assert single == ['/opt/torch/bin/th', '/tmp/w/train.log.prelude.lua', 'float', 'train.lua', '-gpuid', '-1']
 
 
 @pytest.mark.parametrize('text,want', [('double,float', ['double', 'float']), ('float', ['float']),
@@ -107,7 +107,7 @@ def test_throughput_float_clones_keeps_char_rnns_clones(monkeypatch, tmp_path):
 
     def fake_run(cmd, **kwargs):
         calls.append((cmd, kwargs['env']))
-        out = run_output(8, 1000, {8: 3.0}, tpb=0.1, launcher=True)
+        out = run_output(8, 1000, {8: 3.0}, tpb=0.1, prelude=True)
         if kwargs['env'].get('CHARRNN_LSTM_STEP') == 'graph':
             out += "[charrnn] LSTM step not fused (CHARRNN_LSTM_STEP=graph): training through char-rnn's clones\n"
         elif 'float' in cmd:
@@ -128,7 +128,7 @@ def test_throughput_float_clones_keeps_char_rnns_clones(monkeypatch, tmp_path):
 
 def test_parity_reads_validation_losses_at_their_iterations():
     losses = {100: 2.51, 200: 2.2, 250: 2.1}
-    out = run_output(250, 100, losses, launcher=True)
+    out = run_output(250, 100, losses, prelude=True)
     assert parity.validation_losses(out) == losses
     assert len(parity.batch_times(out)) == 250
 
@@ -179,7 +179,7 @@ def test_benchmark_run_script_knows_its_benchmarks():
 
 
 def test_throughput_refuses_a_float_run_that_fell_back(monkeypatch, tmp_path):
-    out = run_output(8, 1000, {8: 3.0}, tpb=0.1, launcher=True)
+    out = run_output(8, 1000, {8: 3.0}, tpb=0.1, prelude=True)
     out += "[charrnn] LSTM step not fused (dropout): training through char-rnn's clones\n"
     monkeypatch.setattr(throughput.subprocess, 'run',
                         lambda cmd, **kwargs: types.SimpleNamespace(returncode=0, stdout=out))

@@ -134,16 +134,16 @@ def test_trainer_runs_under_screen_as_the_training_user(host):
 
 @needs_sources
 def test_trainer_computes_in_the_precision_of_the_role(host):
-    """float runs train.lua through the launcher next to the log; its checkpoints are char-rnn's own
+    """float runs train.lua through the prelude next to the log; its checkpoints are char-rnn's own
     (the sample the converge took from the first one is checked by the sample tests)."""
     trainers = [p.args for p in host.process.filter(comm="luajit") if "train.lua" in p.args]
     assert trainers, "no train.lua process"
-    launcher = f"{CHECKOUT}/{TRAINING['charrnn_checkpoint_dir']}/train-{TRAINING['charrnn_train_session']}.log.launcher.lua"
+    prelude = f"{CHECKOUT}/{TRAINING['charrnn_checkpoint_dir']}/train-{TRAINING['charrnn_train_session']}.log.prelude.lua"
     if TRAINING["charrnn_train_precision"] == "float":
-        assert all(f"{launcher} float train.lua " in args for args in trainers), trainers
-        assert host.run(f"su -s /bin/sh -c 'test -r {launcher}' {USER}").rc == 0
+        assert all(f"{prelude} float train.lua " in args for args in trainers), trainers
+        assert host.run(f"su -s /bin/sh -c 'test -r {prelude}' {USER}").rc == 0
     else:
-        assert not any(".launcher.lua" in args for args in trainers), trainers
+        assert not any(".prelude.lua" in args for args in trainers), trainers
 
 
 @needs_sources

@@ -13,16 +13,14 @@ clones, and trains with both.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import shutil
+import os
 import subprocess
 
 import pytest
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _lstm_step
-
-LUA = next((shutil.which(n) for n in ('luajit', 'lua5.1', 'lua5.2', 'lua5.3', 'lua5.4', 'lua') if shutil.which(n)),
-           None)
-pytestmark = pytest.mark.skipif(LUA is None, reason='no Lua interpreter (apt-get install luajit)')
+# The step is loaded from its source file, as th would require it (the file equals what the prelude preloads:
+# test_generate_lua.py).
+LUA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..', 'lua', '?.lua') + ';;'
 
 # Stand-ins: torch.type, tensors that know their type and size, classes, and a network of nodes the
 # way nngraph lists them in forwardnodes.
@@ -91,15 +89,15 @@ end
 """
 
 
-def run_lua(body):
-    chunk = 'local lstm_step = (function()\n%s\nend)()\n' % _lstm_step.LSTM_STEP_LUA
-    proc = subprocess.run([LUA, '-e', STAND_INS + chunk + body], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          check=False)
+def run_lua(lua, body):
+    chunk = "local lstm_step = require 'charrnn_lstm_step'\n"
+    proc = subprocess.run([lua, '-e', STAND_INS + chunk + body], env=dict(os.environ, LUA_PATH=LUA_PATH),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
     return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
 
 
-def layout_of(network):
-    rc, out, err = run_lua("""
+def layout_of(lua, network):
+    rc, out, err = run_lua(lua, """
 local net = %s
 local layout, why = lstm_step.layout(net)
 if layout then
@@ -117,8 +115,8 @@ end
     ("lstm(3, 16, 90, 'torch.DoubleTensor')", 'FUSED n=3 H=16 V=90 torch.DoubleTensor'),
     ("lstm(1, 8, 5, 'torch.FloatTensor')", 'FUSED n=1 H=8 V=5 torch.FloatTensor'),
 ])
-def test_char_rnn_lstm_on_the_cpu_is_fused(network, want):
-    assert layout_of(network) == want
+def test_char_rnn_lstm_on_the_cpu_is_fused(lua, network, want):
+    assert layout_of(lua, network) == want
 
 
 @pytest.mark.parametrize('network,want', [
@@ -148,8 +146,8 @@ def test_char_rnn_lstm_on_the_cpu_is_fused(network, want):
     ("(function() local n = lstm(2, 8, 5, 'torch.FloatTensor'); node_module(n, 'decoder').weight = nil; "
      "return n end)()", "NOT not char-rnn's LSTM (a decoder without weight or bias)"),
 ])
-def test_anything_else_trains_through_char_rnns_clones(network, want):
-    assert layout_of(network) == want
+def test_anything_else_trains_through_char_rnns_clones(lua, network, want):
+    assert layout_of(lua, network) == want
 
 
 HOOK = r"""
@@ -179,12 +177,12 @@ print('original called: ' .. table.concat(calls, '; '))
 """
 
 
-def hook(mode, net="lstm(2, 16, 65, 'torch.FloatTensor')", check='same'):
-    return run_lua('MODE = %s\nNET = %s\nCHECK = %r\n%s' % (mode, net, check, HOOK))
+def hook(lua, mode, net="lstm(2, 16, 65, 'torch.FloatTensor')", check='same'):
+    return run_lua(lua, 'MODE = %s\nNET = %s\nCHECK = %r\n%s' % (mode, net, check, HOOK))
 
 
-def test_clone_many_times_gives_fused_steps_for_char_rnns_lstm():
-    rc, out, err = hook('nil')
+def test_clone_many_times_gives_fused_steps_for_char_rnns_lstm(lua):
+    rc, out, err = hook(lua, 'nil')
     assert rc == 0, err
     assert out.splitlines() == [
         'criterion: clones of nn.ClassNLLCriterion',
@@ -193,7 +191,7 @@ def test_clone_many_times_gives_fused_steps_for_char_rnns_lstm():
         'original called: nn.ClassNLLCriterion 3 true',
     ]
     for same in ("'fused'", "''"):
-        rc, out2, err = hook(same)
+        rc, out2, err = hook(lua, same)
         assert (rc, out2) == (0, out)
 
 
@@ -201,8 +199,8 @@ def test_clone_many_times_gives_fused_steps_for_char_rnns_lstm():
     ('differs', 'its self-check differs from the network (result 3 of 17 by 0.5)'),
     ('error', 'its self-check failed: '),
 ])
-def test_a_network_the_self_check_refuses_trains_through_char_rnns_clones(check, why):
-    rc, out, err = hook('nil', check=check)
+def test_a_network_the_self_check_refuses_trains_through_char_rnns_clones(lua, check, why):
+    rc, out, err = hook(lua, 'nil', check=check)
     assert rc == 0, err
     lines = out.splitlines()
     assert lines[1].startswith('[charrnn] LSTM step not fused (' + why)
@@ -211,8 +209,8 @@ def test_a_network_the_self_check_refuses_trains_through_char_rnns_clones(check,
     assert lines[2:] == ['rnn: clones of nn.gModule', 'original called: nn.ClassNLLCriterion 3 true; nn.gModule 3 false']
 
 
-def test_graph_mode_keeps_char_rnns_clones_and_says_so():
-    rc, out, err = hook("'graph'")
+def test_graph_mode_keeps_char_rnns_clones_and_says_so(lua):
+    rc, out, err = hook(lua, "'graph'")
     assert rc == 0, err
     assert out.splitlines() == [
         'criterion: clones of nn.ClassNLLCriterion',
@@ -222,8 +220,8 @@ def test_graph_mode_keeps_char_rnns_clones_and_says_so():
     ]
 
 
-def test_a_network_it_does_not_take_over_says_why_and_trains_as_before():
-    rc, out, err = hook('nil', net="lstm(2, 16, 65, 'torch.FloatTensor', {'nn.Dropout'})")
+def test_a_network_it_does_not_take_over_says_why_and_trains_as_before(lua):
+    rc, out, err = hook(lua, 'nil', net="lstm(2, 16, 65, 'torch.FloatTensor', {'nn.Dropout'})")
     assert rc == 0, err
     assert out.splitlines()[1:] == [
         "[charrnn] LSTM step not fused (dropout): training through char-rnn's clones",
@@ -232,7 +230,7 @@ def test_a_network_it_does_not_take_over_says_why_and_trains_as_before():
     ]
 
 
-def test_an_unknown_mode_fails_naming_the_choices():
-    rc, out, err = hook("'fast'")
+def test_an_unknown_mode_fails_naming_the_choices(lua):
+    rc, out, err = hook(lua, "'fast'")
     assert rc != 0
     assert "CHARRNN_LSTM_STEP must be fused or graph (char-rnn's own clones), got fast" in err

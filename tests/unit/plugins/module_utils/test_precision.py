@@ -2,10 +2,10 @@
 # Copyright (c) rnn_bootstrap maintainers
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
 # SPDX-License-Identifier: MIT
-"""The precision launcher: its command line, where it lives, how it is written, and what it does.
+"""The train.lua prelude: its command line, where it lives, how it is written, and what it does.
 
 What it does is run here with LuaJIT (or any Lua 5.1+) against a small stand-in for torch: the
-launcher's own logic (arguments handed on as th hands them, the default tensor type, a double copy
+prelude's own logic (arguments handed on as th hands them, the default tensor type, a double copy
 on save that leaves the live model alone, conversion on load, GPU models left alone). That Torch's
 clone and type conversion do the same for char-rnn's real nngraph model is what
 tests/precision/real-precision.sh checks with real Torch.
@@ -16,33 +16,30 @@ __metaclass__ = type
 
 import os
 import re
-import shutil
 import stat
 import subprocess
 
 import pytest
 
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _lua_sources
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _train_flags
 
-LUA = next((shutil.which(n) for n in ('luajit', 'lua5.1', 'lua5.2', 'lua5.3', 'lua5.4', 'lua') if shutil.which(n)),
-           None)
-needs_lua = pytest.mark.skipif(LUA is None, reason='no Lua interpreter (apt-get install luajit)')
 
 TRAIN = ['/opt/torch/bin/th', 'train.lua', '-data_dir', 'data/x', '-checkpoint_dir', 'cv', '-gpuid', '-1']
 
 
 def test_double_is_char_rnn_itself():
-    assert _precision.trainer_argv(TRAIN, 'double', '/cv/l.log.launcher.lua') == TRAIN
-    assert _precision.needs_launcher('double') is False
+    assert _precision.trainer_argv(TRAIN, 'double', '/cv/l.log.prelude.lua') == TRAIN
+    assert _precision.needs_prelude('double') is False
     assert _precision.precision_of(TRAIN) == 'double'
 
 
-def test_float_runs_train_lua_through_the_launcher():
-    argv = _precision.trainer_argv(TRAIN, 'float', '/cv/l.log.launcher.lua')
-    assert argv == ['/opt/torch/bin/th', '/cv/l.log.launcher.lua', 'float'] + TRAIN[1:]
+def test_float_runs_train_lua_through_the_prelude():
+    argv = _precision.trainer_argv(TRAIN, 'float', '/cv/l.log.prelude.lua')
+    assert argv == ['/opt/torch/bin/th', '/cv/l.log.prelude.lua', 'float'] + TRAIN[1:]
     assert _precision.precision_of(argv) == 'float'
-    assert _precision.needs_launcher('float') is True
+    assert _precision.needs_prelude('float') is True
     # the trainer is still recognised by train.lua in its command line
     assert 'train.lua' in argv
 
@@ -54,11 +51,11 @@ def test_default_is_float():
 @pytest.mark.parametrize('bad', ['half', 'Float', '', None, 32])
 def test_unknown_precision_is_refused_with_the_choices(bad):
     with pytest.raises(_precision.PrecisionError) as e:
-        _precision.trainer_argv(TRAIN, bad, '/x.launcher.lua')
+        _precision.trainer_argv(TRAIN, bad, '/x.prelude.lua')
     assert 'precision must be one of float, double' in str(e.value)
 
 
-def test_float_without_a_launcher_path_is_a_bug():
+def test_float_without_a_prelude_path_is_a_bug():
     with pytest.raises(_precision.PrecisionError):
         _precision.trainer_argv(TRAIN, 'float', None)
 
@@ -66,9 +63,9 @@ def test_float_without_a_launcher_path_is_a_bug():
 @pytest.mark.parametrize('argv,want', [
     (None, None), ([], None), (['th', 'sample.lua', 'x.t7'], None),
     (['th', '/a/train.lua'], 'double'),
-    (['th', '/cv/x.log.launcher.lua', 'float', 'train.lua', '-gpuid', '-1'], 'float'),
-    (['th', '/cv/x.log.launcher.lua', 'double', 'train.lua'], 'double'),
-    (['th', '/cv/x.log.launcher.lua', 'half', 'train.lua'], None),
+    (['th', '/cv/x.log.prelude.lua', 'float', 'train.lua', '-gpuid', '-1'], 'float'),
+    (['th', '/cv/x.log.prelude.lua', 'double', 'train.lua'], 'double'),
+    (['th', '/cv/x.log.prelude.lua', 'half', 'train.lua'], None),
 ])
 def test_precision_of_a_recorded_command(argv, want):
     assert _precision.precision_of(argv) == want
@@ -76,7 +73,7 @@ def test_precision_of_a_recorded_command(argv, want):
 
 def test_difference_names_both_precisions():
     assert _precision.difference(TRAIN, 'float') == 'it computes in double, float was asked for'
-    assert _precision.difference(_precision.trainer_argv(TRAIN, 'float', '/l.launcher.lua'), 'double') == \
+    assert _precision.difference(_precision.trainer_argv(TRAIN, 'float', '/l.prelude.lua'), 'double') == \
         'it computes in float, double was asked for'
     assert _precision.difference(TRAIN, 'double') is None
     assert _precision.difference(['th', 'other.lua'], 'float') is None
@@ -87,30 +84,30 @@ def test_build_train_argv_applies_the_precision():
     double = _train_flags.build_train_argv('th', flags, 'data/x', 'cv', -1, init_from='/cv/a.t7')
     assert double[:2] == ['th', 'train.lua'] and double[-2:] == ['-init_from', '/cv/a.t7']
     single = _train_flags.build_train_argv('th', flags, 'data/x', 'cv', -1, init_from='/cv/a.t7', precision='float',
-                                           launcher='/cv/t.log.launcher.lua')
-    assert single == ['th', '/cv/t.log.launcher.lua', 'float'] + double[1:]
+                                           prelude='/cv/t.log.prelude.lua')
+    assert single == ['th', '/cv/t.log.prelude.lua', 'float'] + double[1:]
 
 
-def test_launcher_lives_next_to_the_log():
-    assert _precision.launcher_path('/opt/rnn-karpathy/cv/train-charrnn.log') == \
-        '/opt/rnn-karpathy/cv/train-charrnn.log.launcher.lua'
+def test_prelude_lives_next_to_the_log():
+    assert _precision.prelude_path('/opt/rnn-karpathy/cv/train-charrnn.log') == \
+        '/opt/rnn-karpathy/cv/train-charrnn.log.prelude.lua'
 
 
 def test_install_writes_once_and_repairs(tmp_path):
-    path = str(tmp_path / 'train-x.log.launcher.lua')
-    assert _precision.install_launcher(path) is True
+    path = str(tmp_path / 'train-x.log.prelude.lua')
+    assert _precision.install_prelude(path) is True
     with open(path) as f:
-        assert f.read() == _precision.LAUNCHER_SCRIPT
+        assert f.read() == _precision.PRELUDE_SCRIPT
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
     mtime = os.stat(path).st_mtime_ns
-    assert _precision.install_launcher(path) is False
+    assert _precision.install_prelude(path) is False
     assert os.stat(path).st_mtime_ns == mtime
     with open(path, 'a') as f:
         f.write('-- edited\n')
-    assert _precision.install_launcher(path) is True
+    assert _precision.install_prelude(path) is True
     with open(path) as f:
-        assert f.read() == _precision.LAUNCHER_SCRIPT
-    assert os.listdir(str(tmp_path)) == ['train-x.log.launcher.lua']
+        assert f.read() == _precision.PRELUDE_SCRIPT
+    assert os.listdir(str(tmp_path)) == ['train-x.log.prelude.lua']
 
 
 def test_install_failure_raises_and_leaves_nothing(tmp_path):
@@ -118,23 +115,44 @@ def test_install_failure_raises_and_leaves_nothing(tmp_path):
         if 'w' in mode:
             raise IOError(28, 'No space left on device')
         return open(name, mode)
-    path = str(tmp_path / 'l.launcher.lua')
+    path = str(tmp_path / 'l.prelude.lua')
     with pytest.raises(IOError):
-        _precision.install_launcher(path, opener=failing_open)
+        _precision.install_prelude(path, opener=failing_open)
     assert os.listdir(str(tmp_path)) == []
 
 
-def test_launcher_text_is_fully_formatted():
-    text = _precision.LAUNCHER_SCRIPT
-    assert _precision.LAUNCHER_MARKER in text.splitlines()[0]
-    assert "torch.setdefaulttensortype(compute)" in text
-    assert "'torch.DoubleTensor'" in text
-    # Lua patterns and string.format survive the Python formatting
-    assert "'^torch%.Cuda'" in text and '%s' in text and '%%' not in text
+def test_the_written_prelude_is_the_marker_its_preloaded_modules_then_the_prelude():
+    text = _precision.PRELUDE_SCRIPT
+    assert _precision.PRELUDE_MARKER in text.splitlines()[0]
+    body = text.split('\n', 2)[2]
+    for name, source in _precision.PRELOADED:
+        preload = "package.preload['%s'] = function(...)\n" % name
+        assert body.startswith(preload + source + 'end\n'), name
+        body = body[len(preload + source + 'end\n'):]
+    assert body == _lua_sources.PRELUDE_LUA
+    # every module of lua/ the prelude requires travels with it, and only those
+    assert sorted(re.findall(r"require '(charrnn_\w+)'", body)) == sorted(name for name, dummy in _precision.PRELOADED)
     assert '/opt/' not in text  # no host paths: th and train.lua come from the command line
 
 
-# A stand-in for what the launcher uses of torch: tensors (with storages shared between views), and
+def test_a_trainer_started_with_the_former_file_name_is_recognised():
+    former = ['/opt/torch/bin/th', '/cv/l.log.launcher.lua', 'float'] + TRAIN[1:]
+    assert _precision.precision_of(former) == 'float'
+    assert _precision.native_argv(former) == TRAIN
+    current = _precision.trainer_argv(TRAIN, 'float', '/cv/l.log.prelude.lua')
+    assert _precision.native_argv(former) == _precision.native_argv(current)
+
+
+def test_forget_former_removes_only_the_former_file(tmp_path):
+    log = tmp_path / 'train-x.log'
+    for suffix in ('', '.launcher.lua', '.prelude.lua'):
+        (tmp_path / ('train-x.log' + suffix)).write_text('x')
+    _precision.forget_former(str(log))
+    assert sorted(os.listdir(str(tmp_path))) == ['train-x.log', 'train-x.log.prelude.lua']
+    _precision.forget_former(str(log))  # nothing to remove: nothing happens
+
+
+# A stand-in for what the prelude uses of torch: tensors (with storages shared between views), and
 # modules and criteria with clone() and type() that behave like nn's (clone copies everything,
 # keeping shared storages shared; type() converts every tensor, views of one storage to views of one
 # new storage). torch.save and torch.load keep objects in FILES.
@@ -240,22 +258,21 @@ print('FAKE TRAIN OK ' .. want)
 """
 
 
-def run_launcher(tmp_path, *args, **env):
+def run_prelude(lua, tmp_path, *args, **env):
     (tmp_path / 'fake_torch.lua').write_text(FAKE_TORCH)
     (tmp_path / 'train.lua').write_text(FAKE_TRAIN)
-    launcher = tmp_path / 'train-s.log.launcher.lua'
-    _precision.install_launcher(str(launcher))
+    prelude = tmp_path / 'train-s.log.prelude.lua'
+    _precision.install_prelude(str(prelude))
     preload = "package.preload.torch = function() return dofile('fake_torch.lua') end"
-    proc = subprocess.run([LUA, '-e', preload, str(launcher)] + list(args), cwd=str(tmp_path),
+    proc = subprocess.run([lua, '-e', preload, str(prelude)] + list(args), cwd=str(tmp_path),
                           env=dict(os.environ, **env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
     return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
 
 
-@needs_lua
 @pytest.mark.parametrize('precision,tensor_type', [('float', 'torch.FloatTensor'), ('double', 'torch.DoubleTensor')])
-def test_launcher_runs_train_lua_in_the_precision(tmp_path, precision, tensor_type):
-    rc, out, err = run_launcher(tmp_path, precision, 'train.lua', '-rnn_size', '64', '-savefile', 'x y',
-                                WANT_TYPE=tensor_type)
+def test_prelude_runs_train_lua_in_the_precision(lua, tmp_path, precision, tensor_type):
+    rc, out, err = run_prelude(lua, tmp_path, precision, 'train.lua', '-rnn_size', '64', '-savefile', 'x y',
+                               WANT_TYPE=tensor_type)
     assert rc == 0, err
     lines = out.splitlines()
     assert lines[0] == ('[charrnn] precision %s: train.lua computes in %s; checkpoints are saved in '
@@ -266,24 +283,22 @@ def test_launcher_runs_train_lua_in_the_precision(tmp_path, precision, tensor_ty
     assert sum('converted' in line for line in lines) == 1
 
 
-@needs_lua
 @pytest.mark.parametrize('args', [(), ('half', 'train.lua'), ('float',)])
-def test_launcher_refuses_a_bad_command_line(tmp_path, args):
-    rc, out, err = run_launcher(tmp_path, *args, WANT_TYPE='torch.FloatTensor')
+def test_prelude_refuses_a_bad_command_line(lua, tmp_path, args):
+    rc, out, err = run_prelude(lua, tmp_path, *args, WANT_TYPE='torch.FloatTensor')
     assert rc != 0
     assert 'usage: th <this file> float|double train.lua' in err
     assert 'FAKE TRAIN' not in out
 
 
-@needs_lua
-def test_launcher_reports_train_lua_errors_as_th_does(tmp_path):
-    rc, out, err = run_launcher(tmp_path, 'float', 'train.lua', '-rnn_size', '65', WANT_TYPE='torch.FloatTensor')
+def test_prelude_reports_train_lua_errors_as_th_does(lua, tmp_path):
+    rc, out, err = run_prelude(lua, tmp_path, 'float', 'train.lua', '-rnn_size', '65', WANT_TYPE='torch.FloatTensor')
     assert rc != 0
     assert re.search(r'train\.lua:\d+: arguments: -rnn_size 65', err)
 
 
-def test_native_argv_drops_only_the_launcher():
-    single = _precision.trainer_argv(TRAIN, 'float', '/cv/l.log.launcher.lua')
+def test_native_argv_drops_only_the_prelude():
+    single = _precision.trainer_argv(TRAIN, 'float', '/cv/l.log.prelude.lua')
     assert _precision.native_argv(single) == TRAIN
     assert _precision.native_argv(TRAIN) == TRAIN
     assert _precision.native_argv(None) == []
@@ -291,7 +306,7 @@ def test_native_argv_drops_only_the_launcher():
     assert _precision.native_argv(other) == other
 
 
-# train.lua's own `require 'util.model_utils'`, through the launcher: the LSTM step's hook is installed on
+# train.lua's own `require 'util.model_utils'`, through the prelude: the LSTM step's hook is installed on
 # the table char-rnn's module returns, once, in the mode CHARRNN_LSTM_STEP names.
 HOOKED_TRAIN = r"""
 local model_utils = require 'util.model_utils'
@@ -303,35 +318,33 @@ print('OTHER ' .. tostring(other.charrnn_lstm_step))
 """
 
 
-def run_hooked(tmp_path, **env):
+def run_hooked(lua, tmp_path, **env):
     (tmp_path / 'fake_torch.lua').write_text(FAKE_TORCH)
     (tmp_path / 'util').mkdir()
     (tmp_path / 'util' / 'model_utils.lua').write_text(
         'ORIGINAL_CLONE = function() end\nreturn {clone_many_times = ORIGINAL_CLONE}\n')
     (tmp_path / 'other.lua').write_text('return {clone_many_times = function() end}\n')
     (tmp_path / 'train.lua').write_text(HOOKED_TRAIN)
-    launcher = tmp_path / 'train-s.log.launcher.lua'
-    _precision.install_launcher(str(launcher))
+    prelude = tmp_path / 'train-s.log.prelude.lua'
+    _precision.install_prelude(str(prelude))
     preload = "package.preload.torch = function() return dofile('fake_torch.lua') end"
     environ = dict((k, v) for k, v in os.environ.items() if k != 'CHARRNN_LSTM_STEP')
     environ.update(env)
-    proc = subprocess.run([LUA, '-e', preload, str(launcher), 'float', 'train.lua'], cwd=str(tmp_path),
+    proc = subprocess.run([lua, '-e', preload, str(prelude), 'float', 'train.lua'], cwd=str(tmp_path),
                           env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
     return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
 
 
-@needs_lua
 @pytest.mark.parametrize('env,mode', [({}, 'fused'), ({'CHARRNN_LSTM_STEP': 'graph'}, 'graph'),
                                       ({'CHARRNN_LSTM_STEP': 'fused'}, 'fused')])
-def test_launcher_hooks_char_rnns_model_utils_only(tmp_path, env, mode):
-    rc, out, err = run_hooked(tmp_path, **env)
+def test_prelude_hooks_char_rnns_model_utils_only(lua, tmp_path, env, mode):
+    rc, out, err = run_hooked(lua, tmp_path, **env)
     assert rc == 0, err
     assert out.splitlines()[1:] == ['LSTM STEP ' + mode, 'OTHER nil']
 
 
-@needs_lua
-def test_launcher_refuses_an_unknown_lstm_step(tmp_path):
-    rc, out, err = run_hooked(tmp_path, CHARRNN_LSTM_STEP='fast')
+def test_prelude_refuses_an_unknown_lstm_step(lua, tmp_path):
+    rc, out, err = run_hooked(lua, tmp_path, CHARRNN_LSTM_STEP='fast')
     assert rc != 0
     assert "CHARRNN_LSTM_STEP must be fused or graph (char-rnn's own clones), got fast" in err
     assert 'LSTM STEP' not in out
@@ -355,7 +368,6 @@ print(string.format('SAVED i=%d epoch=%.1f before=%d epochs_before=%.3f', saved.
 """
 
 
-@needs_lua
 @pytest.mark.parametrize('args,env,count_line,saved', [
     (('-init_from', 'cv/a.t7'), {}, '[charrnn] continuing the count of cv/a.t7: 300 iterations and 1.500 epochs '
      'before this run', 'SAVED i=20 epoch=0.1 before=300 epochs_before=1.500'),
@@ -363,13 +375,13 @@ print(string.format('SAVED i=%d epoch=%.1f before=%d epochs_before=%.3f', saved.
      'cv/b.t7: 1300 iterations and 6.750 epochs before this run', 'SAVED i=20 epoch=0.1 before=1300 epochs_before=6.750'),
     ((), {}, None, 'SAVED i=20 epoch=0.1 before=0 epochs_before=0.000'),
 ])
-def test_a_resumed_run_goes_on_with_the_count_of_its_checkpoint(tmp_path, args, env, count_line, saved):
+def test_a_resumed_run_goes_on_with_the_count_of_its_checkpoint(lua, tmp_path, args, env, count_line, saved):
     (tmp_path / 'fake_torch.lua').write_text(FAKE_TORCH)
     (tmp_path / 'train.lua').write_text(FAKE_RESUMING_TRAIN)
-    launcher = tmp_path / 'train-s.log.launcher.lua'
-    _precision.install_launcher(str(launcher))
+    prelude = tmp_path / 'train-s.log.prelude.lua'
+    _precision.install_prelude(str(prelude))
     preload = "package.preload.torch = function() return dofile('fake_torch.lua') end"
-    proc = subprocess.run([LUA, '-e', preload, str(launcher), 'float', 'train.lua'] + list(args), cwd=str(tmp_path),
+    proc = subprocess.run([lua, '-e', preload, str(prelude), 'float', 'train.lua'] + list(args), cwd=str(tmp_path),
                           env=dict(os.environ, **env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
     assert proc.returncode == 0, proc.stderr.decode()
     lines = proc.stdout.decode().splitlines()

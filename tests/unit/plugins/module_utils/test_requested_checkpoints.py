@@ -2,10 +2,10 @@
 # Copyright (c) rnn_bootstrap maintainers
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
 # SPDX-License-Identifier: MIT
-"""Checkpoints the launcher has train.lua write on request: on SIGTERM or SIGINT, then a clean exit, and
+"""Checkpoints the train.lua prelude has train.lua write on request: on SIGTERM or SIGINT, then a clean exit, and
 after a stretch of wall time.
 
-The launcher runs here with LuaJIT (whose ffi blocks and reads the signals) around a train.lua stand-in
+The prelude runs here with LuaJIT (whose ffi blocks and reads the signals) around a train.lua stand-in
 whose loop is char-rnn's: optim.rmsprop, then `i % opt.eval_val_every == 0 or i == iterations` to save,
 then the progress line. The signals are real: the stand-in's feval sends them to its own process while
 the optimiser step of a chosen iteration runs. tests/precision/real-precision.sh does the same with real
@@ -16,7 +16,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -27,8 +26,6 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _prec
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _requested_checkpoints
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainlog
 
-LUAJIT = shutil.which('luajit')
-needs_luajit = pytest.mark.skipif(LUAJIT is None, reason='no LuaJIT (apt-get install luajit)')
 
 FAKE_TORCH = r"""
 local torch = {}
@@ -88,20 +85,20 @@ print('END')
 """
 
 
-def run_trainer(tmp_path, blocked=True, **env):
-    """The launcher around the train.lua stand-in, started as the train module starts it (blocked: with
+def run_trainer(luajit, tmp_path, blocked=True, **env):
+    """The prelude around the train.lua stand-in, started as the train module starts it (blocked: with
     SIGTERM and SIGINT blocked) or plainly."""
     (tmp_path / 'fake_torch.lua').write_text(FAKE_TORCH)
     (tmp_path / 'optim.lua').write_text(FAKE_OPTIM)
     (tmp_path / 'train.lua').write_text(FAKE_TRAIN)
-    launcher = tmp_path / 'train-s.log.launcher.lua'
-    _precision.install_launcher(str(launcher))
+    prelude = tmp_path / 'train-s.log.prelude.lua'
+    _precision.install_prelude(str(prelude))
     preload = "package.preload.torch = function() return dofile('fake_torch.lua') end"
     environ = dict((k, v) for k, v in os.environ.items() if k != _requested_checkpoints.SECONDS_VARIABLE)
     environ.update(EVAL_EVERY='1000', ITERATIONS='20')
     environ.update(env)
     prefix = _requested_checkpoints.trainer_exec(sys.executable, block=True) if blocked else []
-    proc = subprocess.run(prefix + [LUAJIT, '-e', preload, str(launcher), 'float', 'train.lua'], cwd=str(tmp_path),
+    proc = subprocess.run(prefix + [luajit, '-e', preload, str(prelude), 'float', 'train.lua'], cwd=str(tmp_path),
                           env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False, timeout=60)
     return proc.returncode, proc.stdout.decode().splitlines(), proc.stderr.decode()
 
@@ -111,11 +108,10 @@ def test_seconds_env_counts_minutes():
     assert _requested_checkpoints.seconds_env(0) == {'CHARRNN_CHECKPOINT_SECONDS': '0'}
 
 
-@needs_luajit
 @pytest.mark.parametrize('signum,name', [(signal.SIGTERM, 'SIGTERM'), (signal.SIGINT, 'SIGINT'),
                                          (signal.SIGHUP, 'SIGHUP')])
-def test_a_stop_signal_saves_the_iteration_under_way_then_exits_0(tmp_path, signum, name):
-    rc, out, err = run_trainer(tmp_path, SIGNAL_AT='7', SIGNUM=str(int(signum)))
+def test_a_stop_signal_saves_the_iteration_under_way_then_exits_0(luajit, tmp_path, signum, name):
+    rc, out, err = run_trainer(luajit, tmp_path, SIGNAL_AT='7', SIGNUM=str(int(signum)))
     assert rc == 0, err
     saved = 'cv/lm_lstm_epoch0.70_1.5000.t7'
     assert out[-5:] == [
@@ -130,9 +126,8 @@ def test_a_stop_signal_saves_the_iteration_under_way_then_exits_0(tmp_path, sign
     assert not any(line.startswith('8/20') for line in out)
 
 
-@needs_luajit
-def test_no_signal_no_time_leaves_train_lua_alone(tmp_path):
-    rc, out, err = run_trainer(tmp_path, EVAL_EVERY='5', ITERATIONS='12')
+def test_no_signal_no_time_leaves_train_lua_alone(luajit, tmp_path):
+    rc, out, err = run_trainer(luajit, tmp_path, EVAL_EVERY='5', ITERATIONS='12')
     assert rc == 0, err
     saves = [line for line in out if line.startswith('saving checkpoint to')]
     assert saves == ['saving checkpoint to cv/lm_lstm_epoch%s_1.5000.t7' % e for e in ('0.50', '1.00', '1.20')]
@@ -140,9 +135,8 @@ def test_no_signal_no_time_leaves_train_lua_alone(tmp_path):
     assert not any(line.startswith('[charrnn] SIG') or 'stopped on' in line for line in out)
 
 
-@needs_luajit
-def test_a_checkpoint_after_the_wall_time_given_and_training_goes_on(tmp_path):
-    rc, out, err = run_trainer(tmp_path, CHARRNN_CHECKPOINT_SECONDS='2', SLOW_AT='4')
+def test_a_checkpoint_after_the_wall_time_given_and_training_goes_on(luajit, tmp_path):
+    rc, out, err = run_trainer(luajit, tmp_path, CHARRNN_CHECKPOINT_SECONDS='2', SLOW_AT='4')
     assert rc == 0, err
     saves = [line for line in out if line.startswith('saving checkpoint to')]
     # the slow iteration 4 passes the 2 s; the last iteration saves as train.lua always does
@@ -152,34 +146,30 @@ def test_a_checkpoint_after_the_wall_time_given_and_training_goes_on(tmp_path):
     assert out[-1] == 'END'
 
 
-@needs_luajit
-def test_a_wall_time_of_0_asks_for_nothing(tmp_path):
-    rc, out, err = run_trainer(tmp_path, CHARRNN_CHECKPOINT_SECONDS='0', SLOW_AT='4')
+def test_a_wall_time_of_0_asks_for_nothing(luajit, tmp_path):
+    rc, out, err = run_trainer(luajit, tmp_path, CHARRNN_CHECKPOINT_SECONDS='0', SLOW_AT='4')
     assert rc == 0, err
     assert [line for line in out if line.startswith('saving')] == ['saving checkpoint to cv/lm_lstm_epoch2.00_1.5000.t7']
 
 
-@needs_luajit
 @pytest.mark.parametrize('blocked', [True, False])
-def test_a_signal_while_loading_ends_the_trainer_at_once(tmp_path, blocked):
-    """Before the first optimiser step there is nothing to save: the launcher's thread takes the signals again."""
-    rc, out, err = run_trainer(tmp_path, blocked=blocked, SIGNAL_WHILE_LOADING='1')
+def test_a_signal_while_loading_ends_the_trainer_at_once(luajit, tmp_path, blocked):
+    """Before the first optimiser step there is nothing to save: the prelude's thread takes the signals again."""
+    rc, out, err = run_trainer(luajit, tmp_path, blocked=blocked, SIGNAL_WHILE_LOADING='1')
     assert rc == -signal.SIGTERM
     assert not any(line.startswith('1/20') for line in out)
 
 
-@needs_luajit
-def test_started_plainly_the_one_thread_blocks_once_training_has_begun(tmp_path):
+def test_started_plainly_the_one_thread_blocks_once_training_has_begun(luajit, tmp_path):
     """luajit runs one thread: blocked once training has begun, it is every thread."""
-    rc, out, err = run_trainer(tmp_path, blocked=False, SIGNAL_AT='7')
+    rc, out, err = run_trainer(luajit, tmp_path, blocked=False, SIGNAL_AT='7')
     assert rc == 0, err
     assert out[-1] == '[charrnn] stopped on SIGTERM after saving cv/lm_lstm_epoch0.70_1.5000.t7 at iteration 7'
 
 
-@needs_luajit
-def test_a_signal_while_train_lua_saves_anyway_stops_with_that_checkpoint(tmp_path):
+def test_a_signal_while_train_lua_saves_anyway_stops_with_that_checkpoint(luajit, tmp_path):
     """No second evaluation: the checkpoint of the iteration just done is the stop's."""
-    rc, out, err = run_trainer(tmp_path, EVAL_EVERY='5', SIGNAL_WHILE_SAVING='1')
+    rc, out, err = run_trainer(luajit, tmp_path, EVAL_EVERY='5', SIGNAL_WHILE_SAVING='1')
     assert rc == 0, err
     assert out[-4:] == ['saving checkpoint to cv/lm_lstm_epoch0.50_1.5000.t7', 'saved with eval_val_every 5',
                         '5/20 (epoch 0.500), train_loss = 1.95000000',
@@ -187,16 +177,15 @@ def test_a_signal_while_train_lua_saves_anyway_stops_with_that_checkpoint(tmp_pa
     assert not any('received' in line for line in out)
 
 
-@needs_luajit
-def test_without_rmsprop_the_launcher_says_so_and_a_stop_acts_as_it_would(tmp_path):
-    rc, out, err = run_trainer(tmp_path, STEP='adam', SIGNAL_AT='3')
+def test_without_rmsprop_the_prelude_says_so_and_a_stop_acts_as_it_would(luajit, tmp_path):
+    rc, out, err = run_trainer(luajit, tmp_path, STEP='adam', SIGNAL_AT='3')
     assert rc == -signal.SIGTERM
     # what train.lua printed after it was still buffered when SIGTERM ended it
     assert out[-1] == "[charrnn] no checkpoint on a stop or by time: optim has no rmsprop to follow train.lua's iterations"
 
 
 @pytest.mark.parametrize('block,blocked', [(True, 0x4003), (False, 0)])
-def test_the_trainer_exec_gives_the_stop_signals_back_and_blocks_them_for_the_launcher(block, blocked):
+def test_the_trainer_exec_gives_the_stop_signals_back_and_blocks_them_for_the_prelude(block, blocked):
     """The wrapper ignores SIGHUP, SIGINT and SIGTERM; what the trainer exec runs has their default action,
     and with block has them blocked."""
     shell = "trap '' HUP INT TERM; exec \"$@\""
@@ -208,9 +197,8 @@ def test_the_trainer_exec_gives_the_stop_signals_back_and_blocks_them_for_the_la
     assert masks['SigBlk:'] & 0x4003 == blocked
 
 
-@needs_luajit
-def test_a_train_lua_that_does_not_save_when_asked_still_stops(tmp_path):
-    rc, out, err = run_trainer(tmp_path, SIGNAL_AT='3', SAVE_ONLY_AT_END='1')
+def test_a_train_lua_that_does_not_save_when_asked_still_stops(luajit, tmp_path):
+    rc, out, err = run_trainer(luajit, tmp_path, SIGNAL_AT='3', SAVE_ONLY_AT_END='1')
     assert rc == 0, err
     assert out[-2:] == ['3/20 (epoch 0.300), train_loss = 1.97000000',
                         '[charrnn] stopped on SIGTERM without a checkpoint: train.lua saved none at iteration 3']

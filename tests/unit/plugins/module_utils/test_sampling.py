@@ -6,6 +6,7 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _lua_sources
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _sampling
 
 
@@ -80,6 +81,6 @@ def test_parse_probe_output_failures():
 
 def test_probe_script_prints_what_the_parser_reads():
     for kind in ('load_error', 'not_charrnn', 'vocab', 'model', 'dataset_vocab', 'dataset_vocab_error'):
-        assert "'CHARRNN_PROBE %s " % kind in _sampling.PROBE_SCRIPT or \
-            "'CHARRNN_PROBE %s'" % kind in _sampling.PROBE_SCRIPT, kind
-    assert "os.getenv('CHARRNN_VOCAB')" in _sampling.PROBE_SCRIPT
+        assert "'CHARRNN_PROBE %s " % kind in _lua_sources.PROBE_LUA or \
+            "'CHARRNN_PROBE %s'" % kind in _lua_sources.PROBE_LUA, kind
+    assert "os.getenv('CHARRNN_VOCAB')" in _lua_sources.PROBE_LUA

@@ -15,6 +15,7 @@ import subprocess
 import pytest
 
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _dataset
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _lua_sources
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _sampling
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainlog
 
@@ -69,11 +70,11 @@ def test_nan_stops_with_exit_0(charrnn_dir, stand_in_th):
     assert s['phase'] == 'nan' and s['iteration'] == 3 and s['train_loss'] is None
 
 
-def _launcher(charrnn_dir):
+def _prelude(charrnn_dir):
     from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision
-    path = charrnn_dir / 'cv' / 'train-x.log.launcher.lua'
+    path = charrnn_dir / 'cv' / 'train-x.log.prelude.lua'
     path.parent.mkdir(exist_ok=True)
-    _precision.install_launcher(str(path))
+    _precision.install_prelude(str(path))
     return str(path)
 
 
@@ -83,11 +84,11 @@ def _standin(charrnn_dir, th, *args):
     return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
 
 
-def test_precision_launcher_is_followed_like_the_real_one(charrnn_dir, stand_in_th):
-    launcher = _launcher(charrnn_dir)
+def test_the_prelude_is_followed_like_the_real_one(charrnn_dir, stand_in_th):
+    prelude = _prelude(charrnn_dir)
     flags = ['-data_dir', 'data/tiny', '-gpuid', '-1', '-batch_size', '10', '-max_epochs', '0.3',
              '-eval_val_every', '10']
-    rc, out, err = _standin(charrnn_dir, stand_in_th, launcher, 'float', 'train.lua', *flags)
+    rc, out, err = _standin(charrnn_dir, stand_in_th, prelude, 'float', 'train.lua', *flags)
     assert rc == 0, err
     assert out.splitlines()[0] == ('[charrnn] precision float: train.lua computes in torch.FloatTensor; '
                                    'checkpoints are saved in torch.DoubleTensor\t')
@@ -98,7 +99,7 @@ def test_precision_launcher_is_followed_like_the_real_one(charrnn_dir, stand_in_
     assert rc == 0, err
     rc, out, err = _standin(charrnn_dir, stand_in_th, 'train.lua', *(flags + ['-init_from', str(ckpts[-1])]))
     assert rc == 0 and 'converted' not in out, err
-    rc, out, err = _standin(charrnn_dir, stand_in_th, launcher, 'float', 'train.lua',
+    rc, out, err = _standin(charrnn_dir, stand_in_th, prelude, 'float', 'train.lua',
                             *(flags + ['-init_from', str(ckpts[-1])]))
     assert rc == 0, err
     assert '[charrnn] %s: rnn converted from torch.DoubleTensor to torch.FloatTensor\t' % ckpts[-1] in out.splitlines()
@@ -119,9 +120,9 @@ def test_float_checkpoints_break_char_rnn_as_they_would_for_real(charrnn_dir, st
 
 
 @pytest.mark.parametrize('args', [['half', 'train.lua'], ['float'], []])
-def test_launcher_usage_errors(charrnn_dir, stand_in_th, args):
-    launcher = _launcher(charrnn_dir)
-    rc, out, err = _standin(charrnn_dir, stand_in_th, launcher, *args)
+def test_prelude_usage_errors(charrnn_dir, stand_in_th, args):
+    prelude = _prelude(charrnn_dir)
+    rc, out, err = _standin(charrnn_dir, stand_in_th, prelude, *args)
     assert rc == 1 and 'usage: th <this file> float|double train.lua' in err
     assert _trainlog.parse_line(err.splitlines()[0])['kind'] == 'error'
 
@@ -169,7 +170,7 @@ def test_init_from_takes_the_checkpoint_s_model_and_says_so(charrnn_dir, stand_i
 def test_probe_reports_the_checkpoint_model_and_the_dataset_vocabulary(charrnn_dir, stand_in_th, tmp_path):
     data, ckpt = _checkpoint_of(charrnn_dir, stand_in_th, b'abcdefghij\n' * 300, '-num_layers', '3')
     script = tmp_path / 'charrnn_probe.lua'
-    script.write_text(_sampling.PROBE_SCRIPT)
+    script.write_text(_lua_sources.PROBE_LUA)
     env = dict(os.environ, CHARRNN_CHECKPOINT=ckpt, CHARRNN_VOCAB=str(data / 'vocab.t7'))
     out = subprocess.run([stand_in_th, str(script)], cwd=str(charrnn_dir), env=env, stdout=subprocess.PIPE,
                          check=True).stdout

@@ -190,7 +190,7 @@ def test_check_mode_starts_nothing(module_runner, base_args, charrnn_dir, fake_s
     r = run(module_runner, base_args, check_mode=True)
     assert r['changed'] is True and r['pid'] is None
     assert r['precision'] == 'float'
-    assert r['command'][1:] == [r['log_path'] + '.launcher.lua', 'float',
+    assert r['command'][1:] == [r['log_path'] + '.prelude.lua', 'float',
                                 'train.lua', '-data_dir', 'data/tiny', '-checkpoint_dir', 'cv', '-gpuid', '-1',
                                 '-seq_length', '50', '-batch_size', '10', '-max_epochs', '1', '-eval_val_every',
                                 '10']
@@ -280,8 +280,8 @@ def test_start_idempotent_then_stop(module_runner, base_args, charrnn_dir, fake_
     run(module_runner, dict(args, state='stopped'))
 
 
-def test_checkpoint_minutes_reach_the_launcher_and_are_not_a_setting_of_the_run(module_runner, base_args,
-                                                                                fake_screen, monkeypatch):
+def test_checkpoint_minutes_reach_the_prelude_and_are_not_a_setting_of_the_run(module_runner, base_args,
+                                                                               fake_screen, monkeypatch):
     monkeypatch.setenv('STANDIN_SLEEP', '0.05')
     args = dict(base_args, options=dict(base_args['options'], max_epochs=50))
     r = run(module_runner, dict(args, checkpoint_minutes=0))
@@ -297,7 +297,7 @@ def test_double_warns_that_nothing_saves_on_a_stop(module_runner, base_args, fak
     monkeypatch.setenv('STANDIN_SLEEP', '0.05')
     r = run(module_runner, dict(base_args, precision='double', options=dict(base_args['options'], max_epochs=50)))
     assert 'CHARRNN_CHECKPOINT_SECONDS' not in r['env']
-    assert any(w.startswith('precision=double runs char-rnn\'s train.lua itself, without the launcher: the trainer '
+    assert any(w.startswith('precision=double runs char-rnn\'s train.lua itself, without the prelude: the trainer '
                             'saves no checkpoint when it is stopped') for w in r['warnings'])
     stopped = run(module_runner, dict(base_args, state='stopped'))
     assert stopped['stopped_pids'] == [r['pid']]
@@ -445,14 +445,14 @@ def test_double_runs_train_lua_itself(module_runner, base_args, fake_screen):
                                 '10']
 
 
-def test_float_run_installs_the_launcher_and_saves_double_checkpoints(module_runner, base_args, charrnn_dir,
-                                                                      fake_screen, monkeypatch):
+def test_float_run_installs_the_prelude_and_saves_double_checkpoints(module_runner, base_args, charrnn_dir,
+                                                                     fake_screen, monkeypatch):
     monkeypatch.setenv('STANDIN_SLEEP', '0')
     r = run(module_runner, base_args)
-    launcher = r['log_path'] + '.launcher.lua'
-    assert r['command'][1:4] == [launcher, 'float', 'train.lua']
-    with open(launcher) as f:
-        assert f.read() == _precision.LAUNCHER_SCRIPT
+    prelude = r['log_path'] + '.prelude.lua'
+    assert r['command'][1:4] == [prelude, 'float', 'train.lua']
+    with open(prelude) as f:
+        assert f.read() == _precision.PRELUDE_SCRIPT
     assert _wait_for(lambda: not fake_screen.find_sessions('screen', base_args['session'], None))
     with open(r['log_path']) as f:
         log = f.read()
@@ -464,21 +464,33 @@ def test_float_run_installs_the_launcher_and_saves_double_checkpoints(module_run
     for name in saved:
         assert b'"tensor_type": "torch.DoubleTensor"' in (cv / name).read_bytes()
     assert sorted(n for n in os.listdir(str(cv)) if not n.endswith('.t7')) == sorted(
-        os.path.basename(r['log_path']) + suffix for suffix in ('', '.events', '.launcher.lua', '.pid', '.state.json'))
+        os.path.basename(r['log_path']) + suffix for suffix in ('', '.events', '.pid', '.prelude.lua', '.state.json'))
 
 
-def test_launcher_that_cannot_be_written_changes_nothing(module_runner, module_fail, base_args, fake_screen,
-                                                         monkeypatch):
+def test_a_start_replaces_the_file_earlier_releases_ran_train_lua_through(module_runner, base_args, charrnn_dir,
+                                                                          fake_screen, monkeypatch):
+    monkeypatch.setenv('STANDIN_SLEEP', '0')
+    log_path = run(module_runner, base_args, check_mode=True)['log_path']
+    os.makedirs(os.path.dirname(log_path))
+    with open(log_path + '.launcher.lua', 'w') as f:
+        f.write('-- rnn_bootstrap.charrnn precision launcher: written by an earlier release\n')
+    r = run(module_runner, base_args)
+    assert r['command'][1] == log_path + '.prelude.lua'
+    assert not os.path.exists(log_path + '.launcher.lua')
+
+
+def test_a_prelude_that_cannot_be_written_changes_nothing(module_runner, module_fail, base_args, fake_screen,
+                                                          monkeypatch):
     monkeypatch.setenv('STANDIN_SLEEP', '0.05')
     args = dict(base_args, options=dict(base_args['options'], max_epochs=50))
     first = run(module_runner, dict(args, precision='double'))
 
     def full(path):
         raise OSError(28, 'No space left on device')
-    monkeypatch.setattr(_precision, 'install_launcher', full)
+    monkeypatch.setattr(_precision, 'install_prelude', full)
     with pytest.raises(module_fail) as e:
         run(module_runner, dict(args, state='restarted'))
-    assert 'cannot write the precision launcher' in e.value.result['msg']
+    assert 'cannot write the train.lua prelude' in e.value.result['msg']
     assert 'No space left on device' in e.value.result['msg']
     assert _processes.is_script_process(first['pid'], 'train.lua')  # the running trainer was not stopped
     assert len(fake_screen.started) == 1
