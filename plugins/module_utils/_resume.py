@@ -88,7 +88,7 @@ def architecture_differences(checkpoint_model, flags):
 def differences(probe, dataset_vocab, flags, dataset_shown='the dataset'):
     """Why train.lua cannot continue the probed checkpoint as asked (a list; empty when it can).
 
-    probe is sampling.parse_probe_output() of the checkpoint; dataset_vocab the set of byte values
+    probe is _probe.parse_probe_output() of the checkpoint; dataset_vocab the set of byte values
     train.lua's loader will use.
     """
     kind = probe.get('kind')

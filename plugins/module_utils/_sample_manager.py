@@ -15,6 +15,7 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _blas
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _checkpoints
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _files
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _probe
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _sampling
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _screen
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _th
@@ -135,8 +136,8 @@ class SampleManager:
     def check_checkpoint(self, th, checkpoint):
         """Fails clearly when the checkpoint is no char-rnn checkpoint or lacks a character of primetext."""
         primetext, result, fail = self.p['primetext'], self.result, self.module.fail_json
-        rc, out, err_out, dummy = _sampling.run_probe(self.module.run_command, th, self.chdir, checkpoint)
-        kind, detail = _sampling.parse_probe(out)
+        rc, out, err_out, dummy = _probe.run_probe(self.module.run_command, th, self.chdir, checkpoint)
+        kind, detail = _probe.parse_probe(out)
         if kind is None:
             fail(msg='th could not load checkpoint %s (exit status %d): %s'
                      % (checkpoint, rc, (err_out or out).strip()[-2000:]), **result)

@@ -23,13 +23,13 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _inte
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _lstm_step
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _notifications
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _probe
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _processes
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _requested_checkpoints
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _resources
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _resume
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _run_state
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _sampling
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _screen
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _supervision
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _th
@@ -366,7 +366,7 @@ class TrainManager:
         if checkpoint:
             # The loader reads vocab.t7 when it is up to date, else it builds the vocabulary from input.txt.
             vocab_t7 = None if dataset['needs_preprocessing'] else os.path.join(self.data_dir, 'vocab.t7')
-            rc, out, err, probe = _sampling.run_probe(self.module.run_command, th, self.chdir, checkpoint,
+            rc, out, err, probe = _probe.run_probe(self.module.run_command, th, self.chdir, checkpoint,
                                                       vocab_file=vocab_t7)
             if probe['kind'] is None:
                 self.module.fail_json(msg='th could not load checkpoint %s to check that training can resume from '

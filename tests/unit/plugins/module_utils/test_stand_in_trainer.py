@@ -16,7 +16,7 @@ import pytest
 
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _dataset
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _lua_sources
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _sampling
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _probe
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainlog
 
 
@@ -174,10 +174,10 @@ def test_probe_reports_the_checkpoint_model_and_the_dataset_vocabulary(charrnn_d
     env = dict(os.environ, CHARRNN_CHECKPOINT=ckpt, CHARRNN_VOCAB=str(data / 'vocab.t7'))
     out = subprocess.run([stand_in_th, str(script)], cwd=str(charrnn_dir), env=env, stdout=subprocess.PIPE,
                          check=True).stdout
-    info = _sampling.parse_probe_output(out)
+    info = _probe.parse_probe_output(out)
     assert info['model'] == {'model': 'lstm', 'rnn_size': 128, 'num_layers': 3}
     assert info['vocab'] == info['dataset_vocab'] == set(bytearray(b'abcdefghij\n'))
     env['CHARRNN_VOCAB'] = str(tmp_path / 'missing.t7')
     out = subprocess.run([stand_in_th, str(script)], cwd=str(charrnn_dir), env=env, stdout=subprocess.PIPE,
                          check=True).stdout
-    assert _sampling.parse_probe_output(out)['dataset_vocab_error']
+    assert _probe.parse_probe_output(out)['dataset_vocab_error']
