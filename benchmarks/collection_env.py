@@ -13,8 +13,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', '.collections'))
 # pylint: disable=wrong-import-position
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _blas  # noqa: E402
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _threads  # noqa: E402
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._torch import blas as _blas  # noqa: E402
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._torch import threads as _threads  # noqa: E402
 
 
 def _run(argv):

@@ -13,7 +13,7 @@ those iterations and float's relative difference to double, then whether the las
 trained in turn and the table is printed per seed. Also prints each run's median time/batch.
 
 The validation losses are the ones train.lua computes and writes into its checkpoint names (4 decimals);
-the output is read with the collection's own parser (plugins/module_utils/_trainlog.py).
+the output is read with the collection's own parser (plugins/module_utils/_charrnn/log.py).
 
 Needs Torch (th) and a char-rnn checkout; nothing of either is changed (data, checkpoints and the
 prelude go to a temporary directory).
@@ -34,8 +34,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', '.collections'))
 sys.path.insert(0, HERE)
 # pylint: disable=wrong-import-position
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision  # noqa: E402
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainlog  # noqa: E402
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._torch import precision as _precision  # noqa: E402
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._charrnn import log as _log  # noqa: E402
 import collection_env  # noqa: E402
 
 DEFAULT_MODEL = ['-model', 'lstm', '-rnn_size', '128', '-num_layers', '2',
@@ -51,12 +51,12 @@ def collection_env(args):
 def validation_losses(output):
     """iteration -> validation loss, from train.lua's output (the loss its checkpoint names carry, to 4
     decimals), read the way the collection's loss chart reads a log."""
-    dummy, val = _trainlog.loss_curves(output.splitlines())
+    dummy, val = _log.loss_curves(output.splitlines())
     return dict(val)
 
 
 def batch_times(output):
-    return [p['time_per_batch'] for p in map(_trainlog.parse_line, output.splitlines()) if p['kind'] == 'iteration']
+    return [p['time_per_batch'] for p in map(_log.parse_line, output.splitlines()) if p['kind'] == 'iteration']
 
 
 def compare(double, single):
@@ -103,7 +103,7 @@ def count_train_batches(args, workdir):
     proc = subprocess.run(cmd, cwd=args.char_rnn, env=dict(os.environ, TERM='dumb'), stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, check=False)
     for line in proc.stdout.splitlines():
-        parsed = _trainlog.parse_line(line)
+        parsed = _log.parse_line(line)
         if parsed['kind'] == 'batches':
             return parsed['train']
     sys.exit('cannot read the batch count from train.lua:\n' + proc.stdout[-3000:])

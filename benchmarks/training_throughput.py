@@ -36,8 +36,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', '.collections'))
 sys.path.insert(0, HERE)
 # pylint: disable-next=wrong-import-position
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision  # noqa: E402
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _threads  # noqa: E402
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._torch import precision as _precision  # noqa: E402
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._torch import threads as _threads  # noqa: E402
 # pylint: disable-next=wrong-import-position
 import collection_env  # noqa: E402
 

@@ -5,7 +5,7 @@
 # SPDX-License-Identifier: MIT
 """Write the module_util that carries the Lua sources of lua/ to the hosts, as string constants.
 
-    hacking/generate_lua.py          rewrite plugins/module_utils/_lua_sources.py
+    hacking/generate_lua.py          rewrite plugins/module_utils/_torch/lua_sources.py
     hacking/generate_lua.py --check  change nothing; name the file if it differs and exit 1
 
 The modules run on hosts that have only what Ansible ships them, so the Lua they write there (the train.lua
@@ -26,7 +26,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMMAND = 'hacking/generate_lua.py'
 SOURCE_DIR = 'lua'
 SOURCE_PREFIX = 'charrnn_'
-TARGET = 'plugins/module_utils/_lua_sources.py'
+TARGET = 'plugins/module_utils/_torch/lua_sources.py'
 
 HEADER = '''# -*- coding: utf-8 -*-
 # Copyright (c) rnn_bootstrap maintainers

@@ -27,8 +27,8 @@ from ansible.utils.vars import merge_hash
 
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._checkpoint_manager import (
     WAIT_OPTIONS, argument_spec)
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _waiter
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._progress import waiting_line
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._host import waiter as _waiter
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run.progress import waiting_line
 
 display = Display()
 

@@ -10,7 +10,7 @@ __metaclass__ = type
 class ModuleDocFragment(object):
     """The options of a training run that the train, checkpoint and sample modules share.
 
-    Their argument spec is module_utils/_training_run.py's argument_spec(); a module may describe an
+    Their argument spec is module_utils/_run/options.py's argument_spec(); a module may describe an
     option in its own words, its type and default come from here.
     """
 

@@ -13,14 +13,14 @@ __metaclass__ = type
 import os
 import time
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _checkpoints
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _progress
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _screen
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _supervision
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainer
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _training_run
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _waiter
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._charrnn import checkpoints as _checkpoints
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import paths as _paths
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import progress as _progress
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._host import screen as _screen
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import supervision as _supervision
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import trainer as _trainer
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import options as _options
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._host import waiter as _waiter
 
 CONFIRM_DELAY = 0.5
 
@@ -30,7 +30,7 @@ WAIT_OPTIONS = ('wait', 'timeout', 'savefile', 'session', 'progress')
 
 def argument_spec():
     """The checkpoint module's options; its action plugin validates WAIT_OPTIONS with the same spec."""
-    return _training_run.argument_spec(
+    return _options.argument_spec(
         savefile=True,
         checkpoint_dir=dict(type='path', required=True),
         wait=dict(type='str', default='none', choices=['none', 'first', 'new']),
@@ -86,7 +86,7 @@ class CheckpointManager:
         self.check_params()
         self.chdir = _paths.resolve(p['chdir'], os.getcwd())
         self.checkpoint_dir = checkpoint_dir = _paths.resolve(p['checkpoint_dir'], self.chdir)
-        self.log_path = _training_run.log_path(p, self.chdir, checkpoint_dir)
+        self.log_path = _options.log_path(p, self.chdir, checkpoint_dir)
         if os.path.exists(checkpoint_dir) and not os.path.isdir(checkpoint_dir):
             module.fail_json(msg='checkpoint_dir %s is not a directory' % checkpoint_dir)
         if os.path.isdir(checkpoint_dir) and not os.access(checkpoint_dir, os.R_OK | os.X_OK):
@@ -98,7 +98,7 @@ class CheckpointManager:
 
     def check_params(self):
         p = self.p
-        err = _training_run.check(
+        err = _options.check(
             p,
             (p['timeout'] < 0, 'timeout must be >= 0, got %d' % p['timeout']),
             (p['sleep'] <= 0, 'sleep must be > 0, got %s' % p['sleep']),

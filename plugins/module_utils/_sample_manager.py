@@ -11,17 +11,17 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _blas
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _checkpoints
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _files
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _probe
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _sampling
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _screen
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _th
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _threads
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainer
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _training_run
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._torch import blas as _blas
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._charrnn import checkpoints as _checkpoints
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._host import files as _files
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import paths as _paths
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._charrnn import probe as _probe
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._charrnn import sampling as _sampling
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._host import screen as _screen
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._torch import th as _th
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._torch import threads as _threads
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import trainer as _trainer
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import options as _options
 
 
 class SampleManager:
@@ -36,7 +36,7 @@ class SampleManager:
 
     def check_params(self):
         p = self.p
-        err = _training_run.check(
+        err = _options.check(
             p,
             (p['length'] < 1, 'length must be >= 1, got %d' % p['length']),
             (not p['temperature'] > 0, 'temperature must be > 0, got %s' % p['temperature']),
@@ -103,7 +103,7 @@ class SampleManager:
         """The checkpoint to sample: a complete one, never one still being written."""
         module, p, chdir = self.module, self.p, self.chdir
         checkpoint_dir = _paths.resolve(p['checkpoint_dir'], chdir)
-        log_path = _training_run.log_path(p, chdir, checkpoint_dir)
+        log_path = _options.log_path(p, chdir, checkpoint_dir)
         if p['checkpoint'] in ('latest', 'best'):
             obs = self.trainer(checkpoint_dir, p['savefile'], log_path).look()
             pick = (_checkpoints.latest if p['checkpoint'] == 'latest' else _checkpoints.best)(obs['complete'])
@@ -126,7 +126,7 @@ class SampleManager:
         # not one still being written
         directory = os.path.dirname(path)
         info = _checkpoints.parse_name(name)
-        log_path = _training_run.log_path(p, chdir, directory)
+        log_path = _options.log_path(p, chdir, directory)
         obs = self.trainer(directory, info['savefile'], log_path).look()
         if any(e['path'] == path for e in obs['in_progress']):
             module.fail_json(msg='checkpoint %s is still being written by the trainer: wait for it '

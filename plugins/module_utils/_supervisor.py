@@ -26,13 +26,13 @@ import sys
 import time
 import traceback
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _notifications
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _processes
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _run_state
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _supervision
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import notifications as _notifications
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._host import processes as _processes
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import state as _state
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import supervision as _supervision
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _train_manager
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainlog
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _waiter
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._charrnn import log as _log
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._host import waiter as _waiter
 
 WATCH_SECONDS = 2.0
 # After the trainer: the wrapper logs its exit, runs the notifier and prunes before the session ends.
@@ -132,10 +132,10 @@ def wait_for_end(trainer, pid, give_up=lambda: False, sleeper=time.sleep, clock=
 
 def ending(trainer):
     """(how the run ended, a dict for its record; whether that is a failure the unit restarts after)."""
-    state = _run_state.read_state(trainer.log_path)
-    log = _trainlog.read_log(trainer.log_path, state.get('log_offset'))
-    summary = _trainlog.summarize(log['lines'], log['head'])
-    code = _trainlog.exit_status(log['lines'])
+    state = _state.read_state(trainer.log_path)
+    log = _log.read_log(trainer.log_path, state.get('log_offset'))
+    summary = _log.summarize(log['lines'], log['head'])
+    code = _log.exit_status(log['lines'])
     stopped = bool(state.get('stopped_at'))
     failed = not stopped and (code != 0 or summary['phase'] in ('error', 'nan', 'exploding'))
     record = {'exit_status': code, 'phase': summary['phase'], 'iteration': summary.get('iteration'),
@@ -193,7 +193,7 @@ def main(argv=None, log=None, stops=None):
         return 1
     stops = stops or Stops().install()
     log_path = params['log_path']
-    state = _run_state.read_state(log_path)
+    state = _state.read_state(log_path)
     if state.get('stopped_at'):
         say('the run was stopped at %s with state=stopped: it stays down until the train module starts it'
             % state['stopped_at'])

@@ -15,28 +15,28 @@ import os
 import shutil
 import sys
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _blas
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _checkpoints
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _dataset
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _files
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _interruption_notice
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _lstm_step
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _notifications
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _probe
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _processes
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _requested_checkpoints
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _resources
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _resume
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _run_state
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _screen
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _supervision
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _th
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _threads
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _train_flags
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainer
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _training_run
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._torch import blas as _blas
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._charrnn import checkpoints as _checkpoints
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._charrnn import dataset as _dataset
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._host import files as _files
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import interruption_notice as _interruption_notice
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._torch import lstm_step as _lstm_step
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import notifications as _notifications
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import paths as _paths
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._charrnn import probe as _probe
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._torch import precision as _precision
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._host import processes as _processes
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._torch import requested_checkpoints as _requested_checkpoints
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._charrnn import resources as _resources
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._charrnn import resume as _resume
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import state as _state
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._host import screen as _screen
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import supervision as _supervision
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._torch import th as _th
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._torch import threads as _threads
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._charrnn import flags as _flags
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import trainer as _trainer
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import options as _options
 
 # What a plan does to the run.
 KEEP = 'keep'          # started, and it runs: nothing to do
@@ -74,8 +74,8 @@ class TrainManager:
         self.chdir = _paths.resolve(p['chdir'], os.getcwd())
         self.checkpoint_dir = _paths.resolve(p['checkpoint_dir'], self.chdir)
         self.data_dir = _paths.resolve(p['data_dir'], self.chdir)
-        self.log_path = _training_run.log_path(p, self.chdir, self.checkpoint_dir)
-        self.savefile = _train_flags.flag_value(self.flags, 'savefile')
+        self.log_path = _options.log_path(p, self.chdir, self.checkpoint_dir)
+        self.savefile = _flags.flag_value(self.flags, 'savefile')
         self.resume_from = self.checked_resume_from()
         self.env = _threads.thread_env(p['threads'], p['omp_threads'],
                                        core=_blas.module_core_override(module, _th.find_th(p['th'])[0]))
@@ -108,7 +108,7 @@ class TrainManager:
         lstm_step_error = (_lstm_step.mode_error(os.environ)
                            if p['state'] != 'stopped' and _precision.needs_prelude(p['precision']) else None)
         notice_error = _interruption_notice.check(p['interruption_notice'], p['interruption_notice_url'])
-        err = _training_run.check(
+        err = _options.check(
             p,
             (p['omp_threads'] < 1, 'omp_threads must be >= 1, got %d' % p['omp_threads']),
             (p['keep'] < 0, 'keep must be 0 (keep every checkpoint) or more, got %d' % p['keep']),
@@ -152,6 +152,10 @@ class TrainManager:
                       environment=_supervision.recorded_environment())
         _files.write_if_changed(_supervision.params_path(self.log_path),
                                 json.dumps(params, indent=2, sort_keys=True).encode('utf-8'), mode=0o600)
+        # Imported here, not with the others: the supervisor imports this module. Imported at all so that
+        # the code the unit runs is among the sources installed, under its own name even when it is the
+        # process that is running this.
+        from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _supervisor  # noqa: F401  pylint: disable=unused-import
         code_dir = _supervision.install_code(os.path.join(_supervision.data_home(), 'rnn_bootstrap.charrnn',
                                                           'supervisor'), _supervision.supervisor_sources())
         return _supervision.unit_text(p['session'], sys.executable, code_dir,
@@ -203,23 +207,23 @@ class TrainManager:
 
     def train_flags(self):
         try:
-            return _train_flags.validate_options(self.p['options'])
-        except _train_flags.OptionError as e:
+            return _flags.validate_options(self.p['options'])
+        except _flags.OptionError as e:
             self.module.fail_json(msg=str(e))
 
     def base_argv(self, th):
         """The command asked for, without the resume point and the run savefile."""
         p = self.p
-        return _train_flags.build_train_argv(th, self.flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'],
-                                             precision=p['precision'], prelude=self.prelude)
+        return _flags.build_train_argv(th, self.flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'],
+                                       precision=p['precision'], prelude=self.prelude)
 
     def run_command(self, th, resumed, also=None):
         """(the savefile the new run writes under, its argv); also: checkpoints that count as present."""
         p = self.p
         run_save = _checkpoints.run_savefile(self.checkpoint_dir, self.savefile, also=also)
-        return run_save, _train_flags.build_train_argv(th, self.flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'],
-                                                       init_from=resumed, savefile=run_save,
-                                                       precision=p['precision'], prelude=self.prelude)
+        return run_save, _flags.build_train_argv(th, self.flags, p['data_dir'], p['checkpoint_dir'], p['gpuid'],
+                                                 init_from=resumed, savefile=run_save,
+                                                 precision=p['precision'], prelude=self.prelude)
 
     # ------------------------------------------------------------------ plan
 
@@ -248,7 +252,7 @@ class TrainManager:
                 # started does not train again what already trained to the end with the same settings
                 result.update(command=done.get('command') or [], finished=True,
                               precision=_precision.precision_of(done.get('command')) or p['precision'],
-                              savefile=_train_flags.argv_flag(done.get('command'), 'savefile'),
+                              savefile=_flags.argv_flag(done.get('command'), 'savefile'),
                               msg='training with these settings already ran to its last iteration; '
                                   'use state=restarted to train again')
                 return Plan(FINISHED, dict(result), status)
@@ -281,7 +285,7 @@ class TrainManager:
         res['running'] = True
         res['command'] = st.get('command') or []
         if st.get('command'):
-            res['savefile'] = _train_flags.argv_flag(st['command'], 'savefile')
+            res['savefile'] = _flags.argv_flag(st['command'], 'savefile')
         res['resumed_from'] = st.get('resumed_from')
         res['precision'] = _precision.precision_of(res['command']) or res['precision']
         if st.get('env'):
@@ -301,7 +305,7 @@ class TrainManager:
             fail(msg=err)
         try:
             dataset, warnings = _dataset.check_dataset(self.data_dir, self.flags, data_dir_shown=p['data_dir'])
-        except _train_flags.OptionError as e:
+        except _flags.OptionError as e:
             fail(msg=str(e))
         err = _files.dir_writable_error(self.checkpoint_dir, 'checkpoint_dir')
         if err:
@@ -367,7 +371,7 @@ class TrainManager:
             # The loader reads vocab.t7 when it is up to date, else it builds the vocabulary from input.txt.
             vocab_t7 = None if dataset['needs_preprocessing'] else os.path.join(self.data_dir, 'vocab.t7')
             rc, out, err, probe = _probe.run_probe(self.module.run_command, th, self.chdir, checkpoint,
-                                                      vocab_file=vocab_t7)
+                                                   vocab_file=vocab_t7)
             if probe['kind'] is None:
                 self.module.fail_json(msg='th could not load checkpoint %s to check that training can resume from '
                                           'it (exit status %d): %s' % (checkpoint, rc, (err or out).strip()[-2000:]))
@@ -412,7 +416,7 @@ class TrainManager:
         model = _resume.effective_model(flags, plan['probe'] if plan['resume_from'] else None)
         estimate = _resources.estimate_memory_bytes(
             model['model'], model['rnn_size'], model['num_layers'], plan['vocab_size'] or _resources.MAX_VOCAB,
-            _train_flags.flag_value(flags, 'seq_length'), _train_flags.flag_value(flags, 'batch_size'),
+            _flags.flag_value(flags, 'seq_length'), _flags.flag_value(flags, 'batch_size'),
             dataset['input_bytes'], needs_preprocessing=dataset['needs_preprocessing'])
         available = _resources.available_memory_bytes()
         warning = _resources.memory_warning(estimate, available, freed=freed)
@@ -483,8 +487,8 @@ class TrainManager:
         if not resumed_from:
             return [run_save]
         continued = _checkpoints.parse_name(resumed_from)['savefile']
-        previous = _run_state.read_state(self.log_path)
-        earlier = previous.get('lineage') if _train_flags.argv_flag(previous.get('command'), 'savefile') == continued \
+        previous = _state.read_state(self.log_path)
+        earlier = previous.get('lineage') if _flags.argv_flag(previous.get('command'), 'savefile') == continued \
             else None
         return sorted(set((earlier or [continued]) + [run_save]))
 

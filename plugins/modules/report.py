@@ -122,7 +122,7 @@ curves:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._report import ReportManager
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._report_manager import ReportManager
 
 
 def main():

@@ -156,13 +156,13 @@ stderr_lines:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _training_run
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import paths as _paths
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import options as _options
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._sample_manager import SampleManager
 
 
 def main():
-    argument_spec = _training_run.argument_spec(
+    argument_spec = _options.argument_spec(
         savefile=True,
         torch=True,
         checkpoint=dict(type='str', default='latest'),

@@ -497,15 +497,15 @@ stopped_pids:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _training_run
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _supervision
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import paths as _paths
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._torch import precision as _precision
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import options as _options
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import supervision as _supervision
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._train_manager import TrainManager
 
 
 def main():
-    argument_spec = _training_run.argument_spec(
+    argument_spec = _options.argument_spec(
         torch=True,
         state=dict(type='str', default='started', choices=['started', 'stopped', 'restarted']),
         data_dir=dict(type='path', default='data/tinyshakespeare'),

@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from charrnn_it_helpers import SCREEN, Runner, ansible_playbook, collections_root, kill_trainers, screen_sessions  # noqa: E402
 
 sys.path.insert(0, collections_root())
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths  # noqa: E402
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import paths as _paths  # noqa: E402
 
 
 @pytest.fixture

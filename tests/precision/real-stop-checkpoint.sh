@@ -24,7 +24,7 @@ head -c 200000 "$char_rnn/data/tinyshakespeare/input.txt" >"$work/data/input.txt
 model=(-rnn_size 64 -num_layers 2 -seq_length 50 -batch_size 50 -eval_val_every 100000 -max_epochs 50 -seed 123)
 mapfile -d '' -t blocking < <(collection_python '
 import sys
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _requested_checkpoints
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._torch import requested_checkpoints as _requested_checkpoints
 sys.stdout.write("\0".join(_requested_checkpoints.trainer_exec(sys.argv[1], True)))' "$python")
 
 # start <log> <blocked|plain> [env...]: a float trainer in the background; sets $pid

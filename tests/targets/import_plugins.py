@@ -20,6 +20,16 @@ import sys
 import traceback
 
 
+def python_files(directory):
+    """Paths of the Python files under directory, relative to it: module_utils has a directory per layer."""
+    found = []
+    for root, dirs, names in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if d != '__pycache__')
+        found.extend(os.path.relpath(os.path.join(root, n), directory) for n in sorted(names)
+                     if n.endswith('.py') and n != '__init__.py')
+    return found
+
+
 def main(argv):
     if len(argv) != 2:
         sys.stderr.write(__doc__)
@@ -30,13 +40,10 @@ def main(argv):
     failures = []
     count = 0
     for kind in ('module_utils', 'modules'):
-        directory = os.path.join(plugins, kind)
-        for name in sorted(os.listdir(directory)):
-            if not name.endswith('.py') or name == '__init__.py':
-                continue
+        for name in python_files(os.path.join(plugins, kind)):
             count += 1
-            path = os.path.join(directory, name)
-            dotted = 'ansible_collections.rnn_bootstrap.charrnn.plugins.%s.%s' % (kind, name[:-3])
+            path = os.path.join(plugins, kind, name)
+            dotted = 'ansible_collections.rnn_bootstrap.charrnn.plugins.%s.%s' % (kind, name[:-3].replace(os.sep, '.'))
             try:
                 with open(path, 'rb') as source:
                     compile(source.read(), path, 'exec')

@@ -205,7 +205,7 @@ def stand_in_th():
 def fake_openblas_fallback(monkeypatch, tmp_path):
     """fake(): from then on, Torch's OpenBLAS is a DYNAMIC_ARCH build that fell back to Prescott on an x86_64
     host whose CPU has AVX-512 (the modules then force SkylakeX), whatever th, CPU and BLAS the host has."""
-    from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _blas
+    from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._torch import blas as _blas
 
     def fake():
         cpuinfo = tmp_path / 'fake-cpuinfo'

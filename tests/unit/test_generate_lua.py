@@ -2,7 +2,7 @@
 # Copyright (c) rnn_bootstrap maintainers
 # MIT License (see LICENSE or https://opensource.org/licenses/MIT)
 # SPDX-License-Identifier: MIT
-"""hacking/generate_lua.py: plugins/module_utils/_lua_sources.py carries the files of lua/ as they are."""
+"""hacking/generate_lua.py: plugins/module_utils/_torch/lua_sources.py carries the files of lua/ as they are."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -21,13 +21,13 @@ import generate_lua  # noqa: E402
 
 def test_the_committed_module_util_is_what_the_generator_writes():
     assert generate_lua.main(['generate_lua.py', '--check']) == 0, \
-        'plugins/module_utils/_lua_sources.py differs from lua/; run: python3 hacking/generate_lua.py'
+        'plugins/module_utils/_torch/lua_sources.py differs from lua/; run: python3 hacking/generate_lua.py'
 
 
 @pytest.fixture
 def repo(tmp_path):
     shutil.copytree(os.path.join(REPO, 'lua'), str(tmp_path / 'lua'))
-    (tmp_path / 'plugins' / 'module_utils').mkdir(parents=True)
+    (tmp_path / 'plugins' / 'module_utils' / '_torch').mkdir(parents=True)
     shutil.copy(os.path.join(REPO, generate_lua.TARGET), str(tmp_path / generate_lua.TARGET))
     return tmp_path
 
@@ -36,7 +36,7 @@ def test_check_names_the_stale_file_and_the_command_then_the_generator_repairs_i
     with open(str(repo / 'lua' / 'charrnn_probe.lua'), 'a') as f:
         f.write("print('CHARRNN_PROBE one more line')\n")
     assert generate_lua.main(['generate_lua.py', '--check'], repo=str(repo)) == 1
-    assert capsys.readouterr().out == ('plugins/module_utils/_lua_sources.py differs from the Lua sources in lua/; '
+    assert capsys.readouterr().out == ('plugins/module_utils/_torch/lua_sources.py differs from the Lua sources in lua/; '
                                        'run: python3 hacking/generate_lua.py\n')
     assert generate_lua.main(['generate_lua.py'], repo=str(repo)) == 0
     assert generate_lua.main(['generate_lua.py', '--check'], repo=str(repo)) == 0

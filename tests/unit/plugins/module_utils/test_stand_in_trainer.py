@@ -14,10 +14,10 @@ import subprocess
 
 import pytest
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _dataset
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _lua_sources
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _probe
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainlog
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._charrnn import dataset as _dataset
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._torch import lua_sources as _lua_sources
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._charrnn import probe as _probe
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._charrnn import log as _log
 
 
 def run_train(charrnn_dir, th, nbytes, *flags, **env_extra):
@@ -51,13 +51,13 @@ def test_data_too_small_is_a_lua_error(charrnn_dir, stand_in_th):
     rc, out, err = run_train(charrnn_dir, stand_in_th, 2499)
     assert rc == 1
     assert err.startswith('/opt/torch/install/bin/luajit: ') and '\nstack traceback:\n' in err
-    assert _trainlog.parse_line(err.splitlines()[0])['kind'] == 'error'
+    assert _log.parse_line(err.splitlines()[0])['kind'] == 'error'
 
 
 def test_one_batch_trains_nothing_and_saves_nothing(charrnn_dir, stand_in_th):
     rc, out, err = run_train(charrnn_dir, stand_in_th, 2500)
     assert rc == 0 and 'train: 0, val: 1' in out
-    s = _trainlog.summarize(out.splitlines())
+    s = _log.summarize(out.splitlines())
     assert s['iteration'] is None and s['last_checkpoint'] is None
     assert not (charrnn_dir / 'cv').exists() or os.listdir(str(charrnn_dir / 'cv')) == []
 
@@ -66,12 +66,12 @@ def test_nan_stops_with_exit_0(charrnn_dir, stand_in_th):
     rc, out, err = run_train(charrnn_dir, stand_in_th, 20000, '-batch_size', '10', '-seq_length', '50',
                              STANDIN_NAN_AT='3')
     assert rc == 0
-    s = _trainlog.summarize(out.splitlines())
+    s = _log.summarize(out.splitlines())
     assert s['phase'] == 'nan' and s['iteration'] == 3 and s['train_loss'] is None
 
 
 def _prelude(charrnn_dir):
-    from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision
+    from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._torch import precision as _precision
     path = charrnn_dir / 'cv' / 'train-x.log.prelude.lua'
     path.parent.mkdir(exist_ok=True)
     _precision.install_prelude(str(path))
@@ -124,7 +124,7 @@ def test_prelude_usage_errors(charrnn_dir, stand_in_th, args):
     prelude = _prelude(charrnn_dir)
     rc, out, err = _standin(charrnn_dir, stand_in_th, prelude, *args)
     assert rc == 1 and 'usage: th <this file> float|double train.lua' in err
-    assert _trainlog.parse_line(err.splitlines()[0])['kind'] == 'error'
+    assert _log.parse_line(err.splitlines()[0])['kind'] == 'error'
 
 
 def _checkpoint_of(charrnn_dir, th, corpus, *flags):
@@ -153,7 +153,7 @@ def test_init_from_another_vocabulary_is_train_lua_s_assert(charrnn_dir, stand_i
     assert err.startswith('/opt/torch/install/bin/luajit: train.lua:137: error, the character vocabulary for this '
                           'dataset and the one in the saved checkpoint are not the same. This is trouble.\n')
     assert 'loading a model from checkpoint ' + ckpt in proc.stdout.decode()
-    assert _trainlog.summarize(proc.stdout.decode().splitlines() + err.splitlines())['phase'] == 'error'
+    assert _log.summarize(proc.stdout.decode().splitlines() + err.splitlines())['phase'] == 'error'
 
 
 def test_init_from_takes_the_checkpoint_s_model_and_says_so(charrnn_dir, stand_in_th):

@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _processes
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import paths as _paths
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._host import processes as _processes
 from ansible_collections.rnn_bootstrap.charrnn.plugins.modules import checkpoint
 
 SESSION = 'unit-ckpt-%d' % os.getpid()  # never a real screen session

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _report
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _report_manager
 from ansible_collections.rnn_bootstrap.charrnn.plugins.modules import report
 
 LOG = '\n'.join([
@@ -94,4 +94,4 @@ def test_a_host_needs_a_name(module_runner, module_fail, tmp_path):
      'no: the unit is disabled (the run was stopped): train it again to start it'),
 ])
 def test_the_after_a_reboot_column(supervision, cell):
-    assert _report.after_reboot(supervision) == cell
+    assert _report_manager.after_reboot(supervision) == cell

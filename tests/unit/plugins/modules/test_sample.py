@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _processes
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _sampling
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._host import processes as _processes
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._charrnn import sampling as _sampling
 from ansible_collections.rnn_bootstrap.charrnn.plugins.modules import sample
 
 SESSION = 'unit-sample-%d' % os.getpid()

@@ -17,19 +17,19 @@ import time
 
 import pytest
 
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _paths
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _precision
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _processes
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _resources
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _run_state
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _screen
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _supervision
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import paths as _paths
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._torch import precision as _precision
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._host import processes as _processes
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._charrnn import resources as _resources
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import state as _state
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._host import screen as _screen
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import supervision as _supervision
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _supervisor
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainer
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _trainlog
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import trainer as _trainer
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._charrnn import log as _log
 from ansible_collections.rnn_bootstrap.charrnn.plugins.modules import train
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'module_utils'))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'module_utils', '_run'))
 from test_supervision import FakeSystemctl  # noqa: E402
 
 
@@ -244,7 +244,7 @@ def test_start_idempotent_then_stop(module_runner, base_args, charrnn_dir, fake_
     assert pid and _processes.is_script_process(pid, 'train.lua')
     assert len(fake_screen.started) == 1
     log = r['log_path']
-    state = _run_state.read_state(log)
+    state = _state.read_state(log)
     assert state['pid'] == pid and state['command'] == r['command']
 
     r2 = run(module_runner, args)
@@ -267,7 +267,7 @@ def test_start_idempotent_then_stop(module_runner, base_args, charrnn_dir, fake_
         lines = [line.rstrip('\t\n') for line in f]
     # the trainer saved the iteration under way, said so, and exited by itself
     assert lines[-1] == '[charrnn] run ended: exit status 0'
-    stopped = _trainlog.parse_line(lines[-2])
+    stopped = _log.parse_line(lines[-2])
     assert stopped['kind'] == 'stopped' and stopped['signal'] == 'SIGTERM'
     assert lines[-4] == 'saving checkpoint to ' + stopped['path']
     assert lines[-3].startswith('%d/1900 (epoch ' % stopped['iteration'])
@@ -286,7 +286,7 @@ def test_checkpoint_minutes_reach_the_prelude_and_are_not_a_setting_of_the_run(m
     args = dict(base_args, options=dict(base_args['options'], max_epochs=50))
     r = run(module_runner, dict(args, checkpoint_minutes=0))
     assert r['env']['CHARRNN_CHECKPOINT_SECONDS'] == '0'
-    assert _run_state.read_state(r['log_path'])['env']['CHARRNN_CHECKPOINT_SECONDS'] == '0'
+    assert _state.read_state(r['log_path'])['env']['CHARRNN_CHECKPOINT_SECONDS'] == '0'
     again = run(module_runner, dict(args, checkpoint_minutes=5))
     assert again['changed'] is False and again['warnings'] == []
     assert again['env']['CHARRNN_CHECKPOINT_SECONDS'] == '0'  # as the running trainer has it
@@ -340,10 +340,10 @@ def test_restart_resumes_from_latest(module_runner, base_args, charrnn_dir, fake
     assert text.count('[charrnn] run started') == 3
     assert 'loading a model from checkpoint ' + r2['resumed_from'] in text
     # keep prunes a model's runs together and never another model's
-    assert _run_state.read_state(r3['log_path'])['lineage'] == ['lstm.run3']
+    assert _state.read_state(r3['log_path'])['lineage'] == ['lstm.run3']
     r4 = run(module_runner, dict(base_args, state='restarted', keep=1))
     assert r4['savefile'] == 'lstm.run4' and os.path.basename(r4['resumed_from']).startswith('lm_lstm.run3_epoch1.00_')
-    assert _run_state.read_state(r4['log_path'])['lineage'] == ['lstm.run3', 'lstm.run4']
+    assert _state.read_state(r4['log_path'])['lineage'] == ['lstm.run3', 'lstm.run4']
     assert _wait_for(lambda: not fake_screen.find_sessions('screen', base_args['session'], None))
     left = os.listdir(str(cv))
     assert sorted(n for n in left if n.startswith(('lm_lstm_', 'lm_lstm.run2_'))) == sorted(list(first_run) + second_run)
@@ -392,7 +392,7 @@ def test_env_forces_the_openblas_core_on_a_fallback(module_runner, base_args, fa
     r = run(module_runner, base_args)
     assert r['env'] == {'OMP_NUM_THREADS': '1', 'OPENBLAS_NUM_THREADS': '1', 'OMP_WAIT_POLICY': 'PASSIVE',
                         'OPENBLAS_CORETYPE': 'SkylakeX', 'CHARRNN_CHECKPOINT_SECONDS': '600'}
-    assert _run_state.read_state(r['log_path'])['env'] == r['env']
+    assert _state.read_state(r['log_path'])['env'] == r['env']
     wrapper = fake_screen.started[0][1][-1]
     assert 'OPENBLAS_CORETYPE=SkylakeX' in wrapper and 'OPENBLAS_NUM_THREADS=1' in wrapper
     assert _wait_for(lambda: not fake_screen.find_sessions('screen', base_args['session'], None))
@@ -718,7 +718,7 @@ def _trained_elsewhere(module_runner, base_args, tmp_path, monkeypatch):
     (other / 'data' / 'tiny').mkdir(parents=True)
     (other / 'data' / 'tiny' / 'input.txt').write_text((tmp_path / 'data' / 'tiny' / 'input.txt').read_text())
     r = run(module_runner, dict(base_args, chdir=str(other), session=base_args['session'] + '-o'))
-    assert _wait_for(lambda: _trainlog.exit_status(open(r['log_path']).read().splitlines()) == 0)
+    assert _wait_for(lambda: _log.exit_status(open(r['log_path']).read().splitlines()) == 0)
     newest = sorted((other / 'cv').glob('lm_lstm_epoch*.t7'), key=lambda p: p.stat().st_mtime)[-1]
     brought = tmp_path / 'brought'
     brought.mkdir()
@@ -739,7 +739,7 @@ def test_resume_from_starts_a_new_machine_from_another_s_checkpoint(module_runne
     assert r['resumed_from'] == copy and r['imported_from'] == str(source) and r['savefile'] == 'lstm.run2'
     assert r['command'][-4:] == ['-savefile', 'lstm.run2', '-init_from', copy]
     assert open(copy, 'rb').read() == source.read_bytes() and os.stat(copy).st_mtime == 1000000000
-    assert _wait_for(lambda: _trainlog.exit_status(open(r['log_path']).read().splitlines()) == 0)
+    assert _wait_for(lambda: _log.exit_status(open(r['log_path']).read().splitlines()) == 0)
     # the host has checkpoints of its own now: a re-run resumes from the latest of them, never from the import
     again = run(module_runner, dict(args, state='restarted'))
     assert again['resumed_from'] != copy and 'lstm.run2_epoch' in again['resumed_from']
@@ -865,7 +865,7 @@ def test_a_supervised_run_puts_its_unit_in_place_and_a_stop_disables_it(module_r
     assert stopped['changed'] and stopped['supervision']['comes_back_after_reboot'] is False
     assert systemctl.calls.index('disable') < systemctl.calls.index('stop')
     assert systemctl.props['UnitFileState'] == 'disabled' and systemctl.props['ActiveState'] == 'inactive'
-    assert _run_state.read_state(r['log_path'])['stopped_at']
+    assert _state.read_state(r['log_path'])['stopped_at']
     assert _supervision.read_events(r['log_path'])[-1]['event'] == 'stopped'
     assert _supervisor.main([params_file], log=said.append, stops=_supervisor.Stops()) == 0  # a stopped run stays down
     assert 'stays down' in said[-1]
