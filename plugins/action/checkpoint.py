@@ -28,7 +28,7 @@ from ansible.utils.vars import merge_hash
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._checkpoint_manager import (
     WAIT_OPTIONS, argument_spec)
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._host import waiter as _waiter
-from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run.progress import waiting_line
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import progress as _progress
 
 display = Display()
 
@@ -45,18 +45,7 @@ def look_timeout(interval, remaining):
 
 
 def awaited(args, result):
-    if args['wait'] == 'first':
-        return "the first checkpoint of savefile %s" % args['savefile']
-    return "a checkpoint of savefile %s newer than %s" % (args['savefile'], result.get('newer_than') or '(none yet)')
-
-
-def timeout_message(host, args, result):
-    training = result.get('training') or {}
-    what = 'No checkpoint' if args['wait'] == 'first' else 'No checkpoint newer than %s' % (
-        result.get('newer_than') or '(none yet)')
-    return ("%s of savefile %s on %s after %ds (timeout). Training goes on in screen session %s; its log is %s. "
-            "Raise the timeout or lower eval_val_every in the training options."
-            % (what, args['savefile'], host, args['timeout'], args['session'], training.get('log_path', '-')))
+    return _progress.awaited(args['wait'], args['savefile'], result.get('newer_than'))
 
 
 class ActionModule(ActionBase):
@@ -122,15 +111,16 @@ class ActionModule(ActionBase):
                 # found, or failed for good: the trainer ended, or bad input
                 return (_waiter.FAIL if result.get('failed') else _waiter.DONE), result
             display.v('%s: look of %ds: %s' % (host, timed['timeout'], self._dumped(result)))
-            display.display(waiting_line(host, awaited(args, result), before + self.clock() - started, since_what,
-                                         result.get('training') or {}))
+            display.display(_progress.waiting_line(host, awaited(args, result), before + self.clock() - started,
+                                                   since_what, result.get('training') or {}))
             return _waiter.WAIT, result
 
         # Each look waits on the host for up to its own timeout, so the next one follows at once.
         outcome = _waiter.wait_for(look, timeout, args['progress']['interval'], self.clock, sleeper=lambda seconds: None)
         result = outcome['value']
         if outcome['outcome'] == _waiter.TIMEOUT:
-            result['msg'] = timeout_message(host, args, result)
+            result['msg'] = _progress.timeout_message(awaited(args, result), args['timeout'], result.get('training') or {},
+                                                      args['session'], args['timeout_hint'])
         result['elapsed'] = round(outcome['elapsed'], 2)
         return result
 

@@ -25,7 +25,7 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._host import
 CONFIRM_DELAY = 0.5
 
 # The options the module's action plugin reads on the controller to wait in looks.
-WAIT_OPTIONS = ('wait', 'timeout', 'savefile', 'session', 'progress')
+WAIT_OPTIONS = ('wait', 'timeout', 'timeout_hint', 'savefile', 'session', 'progress')
 
 
 def argument_spec():
@@ -36,6 +36,7 @@ def argument_spec():
         wait=dict(type='str', default='none', choices=['none', 'first', 'new']),
         newer_than=dict(type='path'),
         timeout=dict(type='int', default=600),
+        timeout_hint=dict(type='str'),
         sleep=dict(type='float', default=5),
         # Read by the action plugin on the controller, which waits in looks of progress.interval seconds.
         progress=dict(type='dict', options=dict(interval=dict(type='int', required=True),
@@ -148,15 +149,13 @@ class CheckpointManager:
         p, result, fail = self.p, self.result, self.module.fail_json
         tail = _trainer.log_tail(obs)
         result['log_tail'] = tail
-        what = 'a first checkpoint' if p['wait'] == 'first' else (
-            'a checkpoint newer than %s' % (result.get('newer_than') or '(none yet)'))
-        what += " of savefile '%s' in %s" % (p['savefile'], self.checkpoint_dir)
+        what = _progress.awaited(p['wait'], p['savefile'], result.get('newer_than'))
         training_info = obs['training']
         if outcome['outcome'] == _waiter.TIMEOUT:
             result['timed_out'] = True
-            fail(msg='Timed out after %.1fs waiting for %s; progress: %s (status %s)'
-                     % (outcome['elapsed'], what, _progress.progress_text(training_info), training_info['status']),
+            fail(msg=_progress.timeout_message(what, outcome['elapsed'], training_info, p['session'], p['timeout_hint']),
                  **result)
+        what += ' in %s' % self.checkpoint_dir
         if not training_info['log_exists'] and not training_info['running']:
             fail(msg="Training session '%s' is not running and its log %s does not exist, so %s "
                      "will not appear: start training with rnn_bootstrap.charrnn.train"

@@ -57,6 +57,12 @@ options:
       - Seconds to wait at most. V(0) looks once.
     type: int
     default: 600
+  timeout_hint:
+    description:
+      - What the message of a wait that timed out tells the user to change, in the caller's own terms. A role
+        that fills O(timeout) and the training options from its variables names those variables here.
+      - Without it, the message says C(Raise timeout, or lower eval_val_every in the training options.)
+    type: str
   sleep:
     description:
       - Seconds between looks.

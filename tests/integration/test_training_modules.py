@@ -164,7 +164,7 @@ def test_run_without_checkpoint_fails_fast(play, charrnn_dir):
     assert start['changed'] is True
     assert waited['failed'] is True and waited['timed_out'] is False
     assert waited['training']['status'] == 'exploding'
-    assert 'without writing a first checkpoint' in waited['msg']
+    assert 'without writing the first checkpoint' in waited['msg']
     assert 'loss is exploding, aborting.' in waited['msg']
 
 

@@ -74,7 +74,7 @@ def found():
 
 def died():
     return {'failed': True, 'timed_out': False, 'found': None,
-            'msg': "Training session 'charrnn' has ended (status error) without writing a first checkpoint",
+            'msg': "Training session 'charrnn' has ended (status error) without writing the first checkpoint",
             'log_tail': ['stack traceback:', '[charrnn] run ended: exit status 1'],
             'training': dict(TRAINING, status='error', running=False), 'elapsed': 4.0}
 
@@ -166,17 +166,25 @@ def test_timeout_fails_with_what_to_do(display):
     assert len(display.lines) == 3
     assert result['failed'] is True and result['timed_out'] is True
     assert result['msg'] == (
-        'No checkpoint of savefile lstm on box1 after 60s (timeout). Training goes on in screen session s1; '
-        'its log is /opt/rnn-karpathy/cv/train-charrnn.log. Raise the timeout or lower eval_val_every in the '
-        'training options.')
+        'Timed out after 60s waiting for the first checkpoint of savefile lstm; progress: iteration 40/3800, '
+        'epoch 0.21, train_loss 2.8346, 0.123 s/batch, ETA 461s (status training). Training goes on in screen session '
+        's1; its log is /opt/rnn-karpathy/cv/train-charrnn.log. Raise timeout, or lower eval_val_every in the training options.')
     assert result['training']['iteration'] == 40  # the last look's answer, besides the message
+
+
+def test_a_timeout_from_the_controller_advises_in_the_callers_terms(display):
+    hint = 'Raise charrnn_first_checkpoint_timeout, or lower eval_val_every in charrnn_train_options.'
+    p, host, clock = plugin(wait_args(timeout=60, timeout_hint=hint), [timed_out()] * 3, STARTED)
+    result = run(p)
+    assert result['timed_out'] is True and result['msg'].endswith('. ' + hint)
+    assert all(call['timeout_hint'] == hint for call in host.calls)  # and each look's module says the same
 
 
 def test_timeout_already_passed_looks_once(display):
     p, host, clock = plugin(wait_args(timeout=60), [timed_out()], STARTED + 100)
     result = run(p)
     assert [c['timeout'] for c in host.calls] == [0]
-    assert result['failed'] is True and result['msg'].startswith('No checkpoint of savefile lstm on box1 after 60s')
+    assert result['failed'] is True and result['msg'].startswith('Timed out after 60s waiting for the first checkpoint')
 
 
 def test_the_trainer_dying_fails_at_once_with_the_log_tail(display):
@@ -222,8 +230,8 @@ def test_wait_new_names_the_reference(display):
     result = run(p)
     assert 'waiting for a checkpoint of savefile lstm newer than /opt/rnn-karpathy/cv/lm_lstm_epoch0.26' \
         in display.lines[0]
-    assert result['msg'].startswith('No checkpoint newer than /opt/rnn-karpathy/cv/lm_lstm_epoch0.26_2.5000.t7 '
-                                    'of savefile lstm on box1 after 20s')
+    assert result['msg'].startswith('Timed out after 20s waiting for a checkpoint of savefile lstm newer than '
+                                    '/opt/rnn-karpathy/cv/lm_lstm_epoch0.26_2.5000.t7; progress: ')
 
 
 def test_each_look_shows_with_verbose(display):

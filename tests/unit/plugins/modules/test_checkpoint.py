@@ -177,8 +177,18 @@ def test_wait_times_out_with_progress(module_runner, module_fail, live_trainer):
     assert 1 <= time.time() - start < 5
     assert res['timed_out'] is True and res['elapsed'] >= 1
     assert 'Timed out after' in res['msg']
-    assert re.search(r'; progress: iteration \S+/\S+, epoch \S+, train_loss \S+, \S+ s/batch, ETA \S+s \(status \w+\)$', res['msg']), res['msg']
+    assert re.search(r'; progress: iteration \S+/\S+, epoch \S+, train_loss \S+, \S+ s/batch, ETA \S+s \(status \w+\)\. '
+                     r'Training goes on in screen session \S+; its log is \S+\. Raise timeout, or lower eval_val_every in the '
+                     r'training options\.$', res['msg']), res['msg']
     assert res['training']['running'] is True and res['training']['pid'] == proc.pid
+
+
+def test_a_timeout_advises_in_the_callers_terms(module_runner, module_fail, live_trainer):
+    dummy, cv = live_trainer({'STANDIN_SLEEP': '0.2'})
+    hint = 'Raise charrnn_first_checkpoint_timeout, or lower eval_val_every in charrnn_train_options.'
+    with pytest.raises(module_fail) as e:
+        run(module_runner, {'checkpoint_dir': str(cv), 'wait': 'first', 'timeout': 0, 'sleep': 0.2, 'timeout_hint': hint})
+    assert e.value.result['timed_out'] is True and e.value.result['msg'].endswith('. ' + hint)
 
 
 def test_wait_first_then_new_with_live_trainer(module_runner, live_trainer):
