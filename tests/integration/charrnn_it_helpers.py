@@ -23,18 +23,10 @@ import shutil
 import subprocess
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-STAND_IN_TH = os.path.join(REPO, 'tests', 'stand_in_trainer', 'th')
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from repo_paths import REPO, STAND_IN_TH, collections_root  # noqa: E402,F401  pylint: disable=unused-import
+
 SCREEN = shutil.which('screen')
-
-
-def collections_root():
-    """Where ansible_collections/rnn_bootstrap/charrnn is this checkout: the layout it already sits in
-    (ansible-test), else the .collections/ link the repository carries (see ansible.cfg)."""
-    parts = REPO.split(os.sep)
-    if parts[-3:] == ['ansible_collections', 'rnn_bootstrap', 'charrnn']:
-        return os.sep.join(parts[:-3]) or os.sep
-    return os.path.join(REPO, '.collections')
 
 
 def ansible_playbook():

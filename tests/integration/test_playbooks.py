@@ -22,11 +22,10 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from charrnn_it_helpers import (SCREEN, ansible_playbook, collections_root, kill_trainers,  # noqa: E402
+from charrnn_it_helpers import (SCREEN, STAND_IN_TH, ansible_playbook, collections_root, kill_trainers,  # noqa: E402
                                 screen_sessions)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-STAND_IN_TH = os.path.join(REPO, 'tests', 'stand_in_trainer', 'th')
 
 
 @pytest.fixture

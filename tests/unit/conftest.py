@@ -19,20 +19,10 @@ import sys
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-STAND_IN_TH = os.path.join(REPO, 'tests', 'stand_in_trainer', 'th')
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from repo_paths import STAND_IN_TH, collections_root  # noqa: E402
 
-
-def _collections_root():
-    """Where ansible_collections/rnn_bootstrap/charrnn is this checkout: the layout it already sits in
-    (ansible-test), else the .collections/ link the repository carries (see ansible.cfg)."""
-    parts = REPO.split(os.sep)
-    if parts[-3:] == ['ansible_collections', 'rnn_bootstrap', 'charrnn']:
-        return os.sep.join(parts[:-3]) or os.sep
-    return os.path.join(REPO, '.collections')
-
-
-COLLECTIONS_ROOT = _collections_root()
+COLLECTIONS_ROOT = collections_root()
 if COLLECTIONS_ROOT not in sys.path:
     sys.path.insert(0, COLLECTIONS_ROOT)
 if 'ansible_collections' in sys.modules:  # a namespace package imported before us: refresh its path
