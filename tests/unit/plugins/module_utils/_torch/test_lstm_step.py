@@ -6,7 +6,7 @@
 
 Run with LuaJIT (or any Lua 5.1+) against stand-ins for nngraph networks built like char-rnn's
 model/LSTM.lua (nodes, annotations, module types, weight shapes). The arithmetic needs real Torch:
-tests/precision/real-lstm-step.sh compares the fused step's outputs and gradients with char-rnn's own
+tests/hand-run/real-lstm-step.sh compares the fused step's outputs and gradients with char-rnn's own
 clones, and trains with both.
 """
 
@@ -151,7 +151,7 @@ def test_anything_else_trains_through_char_rnns_clones(lua, network, want):
 
 
 HOOK = r"""
--- the self-check runs the network with real Torch (tests/precision/real-lstm-step.sh); here it answers as told
+-- the self-check runs the network with real Torch (tests/hand-run/real-lstm-step.sh); here it answers as told
 lstm_step.self_check = function(net)
   if CHECK == 'error' then error('THNN.Sigmoid_updateOutput: bad argument') end
   return CHECK ~= 'differs', 'its self-check differs from the network (result 3 of 17 by 0.5)'

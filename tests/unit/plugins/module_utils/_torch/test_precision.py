@@ -8,7 +8,7 @@ What it does is run here with LuaJIT (or any Lua 5.1+) against a small stand-in 
 prelude's own logic (arguments handed on as th hands them, the default tensor type, a double copy
 on save that leaves the live model alone, conversion on load, GPU models left alone). That Torch's
 clone and type conversion do the same for char-rnn's real nngraph model is what
-tests/precision/real-precision.sh checks with real Torch.
+tests/hand-run/real-precision.sh checks with real Torch.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -8,7 +8,7 @@ after a stretch of wall time.
 The prelude runs here with LuaJIT (whose ffi blocks and reads the signals) around a train.lua stand-in
 whose loop is char-rnn's: optim.rmsprop, then `i % opt.eval_val_every == 0 or i == iterations` to save,
 then the progress line. The signals are real: the stand-in's feval sends them to its own process while
-the optimiser step of a chosen iteration runs. tests/precision/real-precision.sh does the same with real
+the optimiser step of a chosen iteration runs. tests/hand-run/real-precision.sh does the same with real
 Torch and char-rnn.
 """
 

@@ -11,11 +11,11 @@
 #      the step's self-check tells apart) trains through char-rnn's clones and the log says why.
 # Prints what it checks; exits non-zero at the first check that fails.
 #
-#   CHARRNN_REAL_TH=/opt/torch/install/bin/th CHARRNN_REAL_CHARRNN=/opt/rnn-karpathy tests/precision/real-lstm-step.sh
+#   CHARRNN_REAL_TH=/opt/torch/install/bin/th CHARRNN_REAL_CHARRNN=/opt/rnn-karpathy tests/hand-run/real-lstm-step.sh
 #
 # CHARRNN_REAL_TH, CHARRNN_REAL_CHARRNN and PYTHON: see real-common.sh.
 set -euo pipefail
-# shellcheck source=tests/precision/real-common.sh
+# shellcheck source=tests/hand-run/real-common.sh
 . "$(dirname "$0")/real-common.sh"
 
 cat >"$work/compare.lua" <<'LUA'

@@ -10,11 +10,11 @@
 #      SIGTERM ends it as it ends char-rnn.
 # Prints what it checks; exits non-zero at the first check that fails.
 #
-#   CHARRNN_REAL_TH=/opt/torch/bin/th CHARRNN_REAL_CHARRNN=/opt/rnn-karpathy tests/precision/real-stop-checkpoint.sh
+#   CHARRNN_REAL_TH=/opt/torch/bin/th CHARRNN_REAL_CHARRNN=/opt/rnn-karpathy tests/hand-run/real-stop-checkpoint.sh
 #
 # CHARRNN_REAL_TH, CHARRNN_REAL_CHARRNN and PYTHON: see real-common.sh.
 set -euo pipefail
-# shellcheck source=tests/precision/real-common.sh
+# shellcheck source=tests/hand-run/real-common.sh
 . "$(dirname "$0")/real-common.sh"
 
 # Two OpenBLAS threads: a signal sent to the process reaches any thread that does not block it.

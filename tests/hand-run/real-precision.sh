@@ -11,11 +11,11 @@
 #      checkpoints, and those sample too.
 # Prints what it checks; exits non-zero at the first check that fails.
 #
-#   CHARRNN_REAL_TH=/opt/torch/install/bin/th CHARRNN_REAL_CHARRNN=/opt/rnn-karpathy tests/precision/real-precision.sh
+#   CHARRNN_REAL_TH=/opt/torch/install/bin/th CHARRNN_REAL_CHARRNN=/opt/rnn-karpathy tests/hand-run/real-precision.sh
 #
 # CHARRNN_REAL_TH, CHARRNN_REAL_CHARRNN and PYTHON: see real-common.sh.
 set -euo pipefail
-# shellcheck source=tests/precision/real-common.sh
+# shellcheck source=tests/hand-run/real-common.sh
 . "$(dirname "$0")/real-common.sh"
 
 mkdir -p "$work/data"
@@ -88,7 +88,7 @@ grep -q "^\[charrnn\] precision float: train.lua computes in torch.FloatTensor" 
 ok "the prelude set torch.FloatTensor and ran train.lua"
 grep -q '^\[charrnn\] LSTM step fused: 2 layers of 32' "$float_log" \
   || fail "the float run did not train through the fused LSTM step: $(grep '^\[charrnn\]' "$float_log")"
-ok "it trained through the fused LSTM step (tests/precision/real-lstm-step.sh compares it with char-rnn's clones)"
+ok "it trained through the fused LSTM step (tests/hand-run/real-lstm-step.sh compares it with char-rnn's clones)"
 train double train.lua "${model[@]}" -max_epochs 0.6 -savefile double >/dev/null
 mapfile -t float_ckpts < <(checkpoints float)
 mapfile -t double_ckpts < <(checkpoints double)
