@@ -16,7 +16,9 @@ import types
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import repo_paths  # tests/, on the path through tests/unit/conftest.py
+
+REPO = repo_paths.REPO
 
 
 def load(name):

@@ -25,7 +25,9 @@ import zipfile
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import repo_paths  # tests/, on the path through tests/unit/conftest.py
+
+REPO = repo_paths.REPO
 LAUNCHER = os.path.join(REPO, 'bootstrap.sh')
 
 TESTED = '>=2.16,<2.22'
@@ -136,6 +138,7 @@ exec env -i PATH="$PATH" FAKE_RECORD="$FAKE_RECORD" FAKE_INSTALLS="$FAKE_INSTALL
 FAKE_ANSIBLE_PLAYBOOK = r'''#!/bin/sh
 python3 - "$@" <<'EOF'
 import json, os, sys
+
 with open(os.environ['FAKE_RECORD'] + '.playbook', 'w') as f:
     json.dump({'argv': sys.argv[1:], 'python': os.environ.get('CHARRNN_LOCAL_PYTHON'),
                'config': os.environ.get('ANSIBLE_CONFIG'), 'cwd': os.getcwd()}, f)

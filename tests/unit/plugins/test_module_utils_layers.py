@@ -20,7 +20,9 @@ import re
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import repo_paths  # tests/, on the path through tests/unit/conftest.py
+
+REPO = repo_paths.REPO
 MODULE_UTILS = os.path.join(REPO, 'plugins', 'module_utils')
 PACKAGE = 'ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils'
 LAYERS = ('_host', '_torch', '_charrnn', '_run')

@@ -14,7 +14,9 @@ import textwrap
 import pytest
 import yaml
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
+import repo_paths  # tests/, on the path through tests/unit/conftest.py
+
+REPO = pathlib.Path(repo_paths.REPO)
 FILES = REPO / "roles" / "torch" / "files"
 MISSING_COMMIT = "0123456789abcdef0123456789abcdef01234567"
 

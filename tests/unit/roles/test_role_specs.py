@@ -6,7 +6,9 @@ import pathlib
 import pytest
 import yaml
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
+import repo_paths  # tests/, on the path through tests/unit/conftest.py
+
+REPO = pathlib.Path(repo_paths.REPO)
 ROLES = sorted(p.name for p in (REPO / "roles").iterdir() if (p / "meta" / "argument_specs.yml").exists())
 
 

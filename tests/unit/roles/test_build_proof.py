@@ -13,7 +13,9 @@ import time
 import pytest
 import yaml
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
+import repo_paths  # tests/, on the path through tests/unit/conftest.py
+
+REPO = pathlib.Path(repo_paths.REPO)
 SCRIPT = REPO / "roles" / "torch" / "files" / "prove-torch.sh"
 COMMON_VARS = yaml.safe_load((REPO / "roles" / "common" / "vars" / "main.yml").read_text())
 

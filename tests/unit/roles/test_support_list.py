@@ -7,7 +7,9 @@ import re
 import pytest
 import yaml
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
+import repo_paths  # tests/, on the path through tests/unit/conftest.py
+
+REPO = pathlib.Path(repo_paths.REPO)
 ROLES = sorted(p.name for p in (REPO / "roles").iterdir() if (p / "meta" / "main.yml").exists())
 SUPPORT = yaml.safe_load((REPO / "roles" / "deps" / "vars" / "main.yml").read_text())["_charrnn_deps_support"]
 

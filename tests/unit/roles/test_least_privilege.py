@@ -8,7 +8,9 @@ import subprocess
 import pytest
 import yaml
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
+import repo_paths  # tests/, on the path through tests/unit/conftest.py
+
+REPO = pathlib.Path(repo_paths.REPO)
 SHIPPED = [p for d in ("roles", "playbooks", "plugins", "benchmarks") for p in (REPO / d).rglob("*") if p.is_file()]
 PIPE_TO_SHELL = re.compile(r"(curl|wget)\b[^\n|]*\|\s*(sudo\s+)?(ba|z|da)?sh\b")
 

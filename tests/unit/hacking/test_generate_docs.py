@@ -16,7 +16,9 @@ import sys
 import pytest
 import yaml
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import repo_paths  # tests/, on the path through tests/unit/conftest.py
+
+REPO = repo_paths.REPO
 sys.path.insert(0, os.path.join(REPO, 'hacking'))
 
 import generate_docs  # noqa: E402

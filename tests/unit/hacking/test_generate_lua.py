@@ -13,7 +13,9 @@ import sys
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import repo_paths  # tests/, on the path through tests/unit/conftest.py
+
+REPO = repo_paths.REPO
 sys.path.insert(0, os.path.join(REPO, 'hacking'))
 
 import generate_lua  # noqa: E402

@@ -6,7 +6,9 @@ import re
 import pytest
 import yaml
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
+import repo_paths  # tests/, on the path through tests/unit/conftest.py
+
+REPO = pathlib.Path(repo_paths.REPO)
 PLAYBOOKS = sorted(REPO.glob("playbooks/**/*.yml"))
 ROLE_FILES = sorted(p for p in (REPO / "roles").rglob("*") if p.is_file() and p.suffix in (".yml", ".yaml", ".j2"))
 SET_FACT = ("ansible.builtin.set_fact", "set_fact")
