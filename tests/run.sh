@@ -159,7 +159,7 @@ for stage in "${stages[@]}"; do
       ;;
     systemd)
       banner "supervised runs in a container booting systemd (reboot, crash, power loss, stop, finish)"
-      tests/systemd/build-image.sh bookworm charrnn-systemd/debian:12
+      molecule/offline/build-image.sh --systemd bookworm charrnn-systemd/debian:12
       PATH="$repo/.venv/bin:$PATH" .venv/bin/python -m pytest -q -s tests/systemd
       if [ -n "${CHARRNN_GIT_MIRROR_PATH:-}" ]; then
         banner "the reboot and power-loss stories with the real Torch and char-rnn"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The supervised run's reboot and power-loss stories with the real Torch and char-rnn: a fresh box that
-# boots systemd as PID 1 (tests/systemd/build-image.sh), site.yml from a directory of bare mirrors laid out
+# boots systemd as PID 1 (molecule/offline/build-image.sh --systemd), site.yml from a directory of bare mirrors laid out
 # like GitHub, then
 #   - a reboot (docker restart; the units get SIGTERM): training must run again within a minute of boot
 #     with no command run, from the checkpoint the stop wrote, counting on from its iteration, having lost
@@ -41,7 +41,7 @@ play() {
     "$repo/playbooks/$1" "${@:2}" > "$work/$1.log" 2>&1 || { tail -n 40 "$work/$1.log" >&2; fail "$1 failed"; }
 }
 
-"$repo/tests/systemd/build-image.sh" bookworm "$image"
+"$repo/molecule/offline/build-image.sh" --systemd bookworm "$image"
 cat > "$work/hosts.yml" <<EOF
 charrnn:
   hosts:

@@ -7,7 +7,7 @@ a reboot (docker restart: the units get SIGTERM) brings training back from the c
 wrote; a crash is restarted; a trainer that fails at once is restarted a bounded number of times, then
 the unit gives up and the status says so; a run stopped with state=stopped, or finished, stays down.
 
-Needs docker and the image tests/systemd/build-image.sh builds (CHARRNN_SYSTEMD_IMAGE); run by
+Needs docker and the image molecule/offline/build-image.sh --systemd builds (CHARRNN_SYSTEMD_IMAGE); run by
 `tests/run.sh systemd`.
 """
 
@@ -150,7 +150,7 @@ class Box:
 def box(tmp_path_factory):
     if not ansible_playbook() or subprocess.run(['docker', 'image', 'inspect', IMAGE], stdout=subprocess.DEVNULL,
                                                 stderr=subprocess.DEVNULL, check=False).returncode != 0:
-        pytest.skip('needs ansible-playbook, docker and the image %s (tests/systemd/build-image.sh)' % IMAGE)
+        pytest.skip('needs ansible-playbook, docker and the image %s (molecule/offline/build-image.sh --systemd)' % IMAGE)
     name = 'charrnn-systemd-%s' % uuid.uuid4().hex[:8]
     docker('run', '-d', '--name', name, '--tmpfs', '/run', '--tmpfs', '/run/lock', '-v',
            '/sys/fs/cgroup:/sys/fs/cgroup:ro', '-e', 'container=docker', '--stop-signal', 'SIGRTMIN+3', IMAGE,
