@@ -470,7 +470,7 @@ class TrainManager:
         if not st:
             warn('session %s runs but was not started by this module (no state file %s): '
                  'cannot compare its command' % (p['session'], _paths.state_path(self.log_path)))
-        elif th and (st.get('base_command') != self.base_argv(th) or
+        elif th and (_precision.current_argv(st.get('base_command')) != self.base_argv(th) or
                      not _threads.same_settings(st.get('env'), self.env)):
             precision_change = _precision.difference(st.get('base_command'), p['precision'])
             warn('session %s already runs a different command%s: %s (env %s); asked for: %s (env %s). '

@@ -126,6 +126,15 @@ def native_argv(argv):
     return argv
 
 
+def current_argv(argv):
+    """A recorded trainer argv as this version writes it: a prelude started under its former file name is named
+    as now, so that a run started before the rename compares equal to the same run asked for today."""
+    argv = list(argv or [])
+    if len(argv) >= 4 and argv[1].endswith(FORMER_SUFFIX) and precision_of(argv) is not None:
+        argv[1] = argv[1][:-len(FORMER_SUFFIX)] + PRELUDE_SUFFIX
+    return argv
+
+
 def difference(recorded_argv, precision):
     """A phrase saying how the precision of a recorded trainer differs from the one asked for, or None."""
     recorded = precision_of(recorded_argv)

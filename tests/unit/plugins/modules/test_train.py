@@ -479,6 +479,22 @@ def test_a_start_replaces_the_file_earlier_releases_ran_train_lua_through(module
     assert not os.path.exists(log_path + '.launcher.lua')
 
 
+def test_a_run_started_before_the_prelude_was_renamed_is_the_same_run(module_runner, base_args, fake_screen,
+                                                                      monkeypatch):
+    monkeypatch.setenv('STANDIN_SLEEP', '0.05')
+    args = dict(base_args, options=dict(base_args['options'], max_epochs=50))
+    first = run(module_runner, args)
+    # what a trainer started by a release up to 1.0.0 recorded: its prelude under the former name
+    state = _state.read_state(first['log_path'])
+    state['base_command'][1] = first['log_path'] + '.launcher.lua'
+    _state.write_state(first['log_path'], state)
+    again = run(module_runner, args)
+    assert again['changed'] is False and again['pid'] == first['pid'] and again['warnings'] == []
+    asked_otherwise = run(module_runner, dict(args, options=dict(args['options'], rnn_size=64)))
+    assert 'already runs a different command' in asked_otherwise['warnings'][0]
+    run(module_runner, dict(args, state='stopped'))
+
+
 def test_a_prelude_that_cannot_be_written_changes_nothing(module_runner, module_fail, base_args, fake_screen,
                                                           monkeypatch):
     monkeypatch.setenv('STANDIN_SLEEP', '0.05')
