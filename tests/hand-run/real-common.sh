@@ -25,7 +25,7 @@ collection_python() {
 }
 
 # The train.lua prelude from its source file. The train module preloads the modules it requires into the file
-# it writes; run from lua/, th finds them beside it.
+# it writes; run from its source, th finds them through LUA_PATH.
 prelude=$repo/lua/charrnn_prelude.lua
 export LUA_PATH="$repo/lua/?.lua;${LUA_PATH:-;}"
 

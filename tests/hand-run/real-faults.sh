@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The faults of README.md's reliability section, each tried once for real, with real Torch, char-rnn
+# The faults of the reliability guide (docs/docsite/rst/guide_reliability.rst), each tried once for real, with real Torch, char-rnn
 # and training, on one fresh Debian container (the automated tests use the stand-in trainer):
 #   1. the bootstrap is killed mid-build (the play and every build process): the next site.yml run
 #      finishes the job, and the half-built Torch is never taken for a finished one;

@@ -47,10 +47,10 @@ INIT_FROM_RE = re.compile(r'^loading a model from checkpoint (.+)$')
 # The interruption notice watcher's line when the cloud announced it takes the machine (see _interruption_notice).
 INTERRUPTION_RE = re.compile(r'^\[charrnn\] (?P<notice>.+ (?:interruption|preemption) notice(?: \(.*\))?): '
                              r'(?:stopping|cannot stop) the trainer')
-# The train.lua prelude's last line when a signal stopped the trainer (see _requested_checkpoints).
+# The train.lua prelude's last line when a signal stopped the trainer (see lua/charrnn_requested_checkpoints.lua).
 STOPPED_RE = re.compile(r'^\[charrnn\] stopped on (?P<signal>SIG[A-Z]+) (?:after saving (?P<path>.+) at|without a '
                         r'checkpoint: train\.lua saved none at) iteration (?P<iteration>\d+)$')
-# The train.lua prelude's line when a resumed run goes on with the count of its checkpoint (see _precision).
+# The train.lua prelude's line when a resumed run goes on with the count of its checkpoint (see lua/charrnn_prelude.lua).
 COUNT_BEFORE_RE = re.compile(r'^\[charrnn\] continuing the count of (?P<path>.+): (?P<iterations>\d+) iterations and '
                              r'(?P<epochs>%s) epochs before this run$' % _NUM)
 # Job-status lines a shell prints when the trainer dies of a signal; not trainer output.

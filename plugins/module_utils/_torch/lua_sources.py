@@ -420,8 +420,8 @@ PRELUDE_LUA = r"""-- The train.lua prelude: the script th runs in place of char-
 -- char-rnn leaves them.
 --
 -- The train module writes this file next to the run's log with charrnn_lstm_step and
--- charrnn_requested_checkpoints in package.preload above it; run from this directory, require finds them
--- as files (LUA_PATH).
+-- charrnn_requested_checkpoints in package.preload above it; run as this file, require finds them as files
+-- when LUA_PATH includes lua/?.lua.
 require 'torch'
 
 local TENSOR_TYPES = {float = 'torch.FloatTensor', double = 'torch.DoubleTensor'}
