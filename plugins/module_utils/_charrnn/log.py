@@ -51,6 +51,9 @@ INTERRUPTION_RE = re.compile(r'^\[charrnn\] (?P<notice>.+ (?:interruption|preemp
 STOPPED_RE = re.compile(r'^\[charrnn\] stopped on (?P<signal>SIG[A-Z]+) (?:after saving (?P<path>.+) at|without a '
                         r'checkpoint: train\.lua saved none at) iteration (?P<iteration>\d+)$')
 # The train.lua prelude's line when a resumed run goes on with the count of its checkpoint (see lua/charrnn_prelude.lua).
+# The train.lua prelude's line when a stop signal makes train.lua save at the end of the iteration under way.
+STOP_REQUEST_RE = re.compile(r'^\[charrnn\] (?P<signal>SIG[A-Z]+) received: saving a checkpoint at the end of iteration '
+                             r'(?P<iteration>\d+), then stopping$')
 COUNT_BEFORE_RE = re.compile(r'^\[charrnn\] continuing the count of (?P<path>.+): (?P<iterations>\d+) iterations and '
                              r'(?P<epochs>%s) epochs before this run$' % _NUM)
 # Job-status lines a shell prints when the trainer dies of a signal; not trainer output.
@@ -147,6 +150,10 @@ def parse_line(line):
     if m:
         return {'kind': 'count_before', 'text': text, 'iterations': int(m.group('iterations')),
                 'epochs': float(m.group('epochs'))}
+    m = STOP_REQUEST_RE.match(text)
+    if m:
+        return {'kind': 'stop_requested', 'text': text, 'signal': m.group('signal'),
+                'iteration': int(m.group('iteration'))}
     m = STOPPED_RE.match(text)
     if m:
         return {'kind': 'stopped', 'text': text, 'signal': m.group('signal'), 'path': m.group('path'),
@@ -342,27 +349,69 @@ def summarize(lines, head=None, median_window=MEDIAN_WINDOW):
 def loss_curves(lines):
     """Training and validation loss of the current run, as points for a chart.
 
-    Returns (train, val): train is [(iteration, train_loss)], val is [(iteration, val_loss)] taken from
-    the checkpoint names train.lua announces; a checkpoint is saved during iteration i, before the
-    line of iteration i, so its point sits at the last logged iteration + 1. Non-finite values are left
-    out.
+    Returns (train, val): train is [(iteration, train_loss)], val is [(iteration, val_loss)] of the
+    current run's validations (see validations). Non-finite values are left out.
     """
     run, dummy = split_runs(lines)
-    train, val = [], []
-    last = before = 0
+    train = []
+    before = 0
     for line in run:
         info = parse_line(line)
         if info['kind'] == 'count_before':
-            last = before = info['iterations']
-        elif info['kind'] == 'iteration':
-            last = before + info['iteration']
-            if finite_or_none(info['train_loss']) is not None:
-                train.append((last, info['train_loss']))
-        elif info['kind'] == 'saving':
-            parsed = _checkpoints.parse_name(info['path'])
-            if parsed and finite_or_none(parsed.get('val_loss')) is not None:
-                val.append((last + 1, parsed['val_loss']))
+            before = info['iterations']
+        elif info['kind'] == 'iteration' and finite_or_none(info['train_loss']) is not None:
+            train.append((before + info['iteration'], info['train_loss']))
+    val = [(v['iteration'], v['val_loss']) for v in validations(run) if finite_or_none(v['val_loss']) is not None]
     return train, val
+
+
+def validations(lines):
+    """Every validation train.lua logged, with the checkpoint it saved, in the order logged.
+
+    Each is a dict: iteration (counted on across resumed runs, as summarize counts), run_iteration
+    (train.lua's own i), val_loss (a float, nan or inf as logged), val_loss_text, path, epoch (train.lua's
+    own, from the name) and requested_by (the stop signal that asked for it, or None).
+
+    train.lua validates during iteration i and announces the checkpoint before the line of iteration i, so
+    a validation sits at the last logged iteration + 1, or where the prelude says a stop signal made it
+    save. Over several runs (the train module's run markers between them), a run that continues the count
+    of a checkpoint keeps the validations up to that checkpoint's iteration (those after it belong to a
+    branch the resume left); a run from scratch starts a new history.
+    """
+    chain, run = [], []
+    continues = True
+    before = last = 0
+    requested = None
+    for line in lines:
+        info = parse_line(line)
+        kind = info['kind']
+        if kind == 'marker':
+            chain = (chain if continues else []) + run
+            run, continues, before, last, requested = [], False, 0, 0, None
+        elif kind == 'count_before':
+            continues = True
+            before = last = info['iterations']
+            chain = [v for v in chain + run if v['iteration'] <= before]
+            run = []
+        elif kind == 'iteration':
+            last = before + info['iteration']
+        elif kind == 'stop_requested':
+            requested = info
+        elif kind == 'saving':
+            parsed = _checkpoints.parse_name(info['path'])
+            if parsed is None:
+                continue
+            run_iteration = last - before + 1
+            by = None
+            if requested is not None:
+                run_iteration, by, requested = requested['iteration'], requested['signal'], None
+            text = parsed['val_loss_text']
+            run.append({
+                'iteration': before + run_iteration, 'run_iteration': run_iteration,
+                'val_loss': to_float(text), 'val_loss_text': text, 'path': info['path'],
+                'epoch': parsed['epoch'], 'requested_by': by,
+            })
+    return (chain if continues else []) + run
 
 
 def run_marker(session, argv):

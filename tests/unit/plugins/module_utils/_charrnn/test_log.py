@@ -265,3 +265,39 @@ def test_a_resumed_run_counts_on_from_its_checkpoint():
     # a run that did not resume counts from 1
     plain = _log.summarize(lines[2:])
     assert (plain['iteration'], plain['iterations'], plain['iterations_before'], plain['run_iteration']) == (2, 4000, 0, 2)
+
+
+def test_stop_request_line():
+    info = _log.parse_line('[charrnn] SIGTERM received: saving a checkpoint at the end of iteration 135, then stopping\t')
+    assert (info['kind'], info['signal'], info['iteration']) == ('stop_requested', 'SIGTERM', 135)
+
+
+def _saves(iterations, losses, before=None, savefile='lstm'):
+    lines = []
+    if before is not None:
+        lines.append('[charrnn] continuing the count of cv/x.t7: %d iterations and 1.000 epochs before this run' % before)
+    for i in range(1, iterations + 1):
+        if i in losses:
+            lines.append('saving checkpoint to cv/lm_%s_epoch%.2f_%s.t7\t' % (savefile, i / 10.0, losses[i]))
+        lines.append(it_line(i, iterations, i / 10.0))
+    return lines
+
+
+def test_validations_of_a_resumed_run_keep_the_history_up_to_its_checkpoint():
+    first = _saves(30, {10: '2.5000', 20: '2.4000', 30: '2.3000'})
+    # resumed from the checkpoint of iteration 20: the one of 30 belongs to a branch left behind
+    second = _saves(20, {10: '2.2000', 20: 'nan'}, before=20, savefile='lstm.run2')
+    history = _log.validations([RUN_MARKER + ' a'] + first + [RUN_MARKER + ' b'] + second)
+    assert [(v['iteration'], v['run_iteration'], v['val_loss_text']) for v in history] == [
+        (10, 10, '2.5000'), (20, 20, '2.4000'), (30, 10, '2.2000'), (40, 20, 'nan')]
+    assert math.isnan(history[-1]['val_loss'])
+    # loss_curves shows the current run's finite ones, at the same iterations
+    assert _log.loss_curves([RUN_MARKER + ' a'] + first + [RUN_MARKER + ' b'] + second)[1] == [(30, 2.2)]
+
+
+def test_validations_of_a_run_from_scratch_start_a_new_history():
+    first = _saves(30, {10: '2.5000'})
+    second = _saves(20, {10: '2.6000'})
+    assert [v['val_loss'] for v in _log.validations([RUN_MARKER + ' a'] + first + [RUN_MARKER + ' b'] + second)] == [2.6]
+    # without markers the lines are one run
+    assert len(_log.validations(first + second)) == 2
