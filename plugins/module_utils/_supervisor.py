@@ -30,6 +30,7 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import 
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._host import processes as _processes
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import state as _state
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import supervision as _supervision
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import trainer as _trainer
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _train_manager
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._charrnn import log as _log
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._host import waiter as _waiter
@@ -108,6 +109,9 @@ def load_params(path):
     with open(path) as f:
         params = json.load(f)
     params['state'] = 'started'
+    # options a later version added, at their defaults, for a unit that an earlier one wrote
+    params.setdefault('patience', 0)
+    params.setdefault('min_delta', 0.0)
     os.environ.update(params.pop('environment', None) or {})
     # the notify command stays where the module keeps it, readable by the training user only
     params['notify_command'] = _notifications.read_command(params['log_path'])
@@ -137,10 +141,11 @@ def ending(trainer):
     summary = _log.summarize(log['lines'], log['head'])
     code = _log.exit_status(log['lines'])
     stopped = bool(state.get('stopped_at'))
-    failed = not stopped and (code != 0 or summary['phase'] in ('error', 'nan', 'exploding'))
+    failed = not stopped and not _trainer.early_stopped(summary, code) and \
+        (code != 0 or summary['phase'] in ('error', 'nan', 'exploding'))
     record = {'exit_status': code, 'phase': summary['phase'], 'iteration': summary.get('iteration'),
               'failed': failed}
-    for key in ('stopped_on', 'interruption'):
+    for key in ('stopped_on', 'interruption', 'early_stop'):
         if summary.get(key):
             record[key] = summary[key]
     if stopped:

@@ -20,6 +20,7 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._charrnn imp
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._charrnn import dataset as _dataset
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._host import files as _files
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import interruption_notice as _interruption_notice
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import early_stopping as _early_stopping
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._torch import lstm_step as _lstm_step
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import notifications as _notifications
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import paths as _paths
@@ -90,7 +91,7 @@ class TrainManager:
         self.unit = _supervision.Unit(p['session'], _screen.module_runner(module))
         self.result = dict(changed=False, session=p['session'], pid=None, command=[], log_path=self.log_path,
                            checkpoint_dir=self.checkpoint_dir, resumed_from=None, env=self.env, running=False,
-                           finished=False, precision=p['precision'], savefile=self.savefile,
+                           finished=False, early_stop=None, precision=p['precision'], savefile=self.savefile,
                            supervision=self.supervision())
 
     def run(self):
@@ -108,8 +109,10 @@ class TrainManager:
         lstm_step_error = (_lstm_step.mode_error(os.environ)
                            if p['state'] != 'stopped' and _precision.needs_prelude(p['precision']) else None)
         notice_error = _interruption_notice.check(p['interruption_notice'], p['interruption_notice_url'])
+        early_stopping_error = _early_stopping.check(p['patience'], p['min_delta'])
         err = _options.check(
             p,
+            (early_stopping_error, early_stopping_error),
             (p['omp_threads'] < 1, 'omp_threads must be >= 1, got %d' % p['omp_threads']),
             (p['keep'] < 0, 'keep must be 0 (keep every checkpoint) or more, got %d' % p['keep']),
             (p['stop_timeout'] < 0, 'stop_timeout must be >= 0, got %d' % p['stop_timeout']),
@@ -152,16 +155,21 @@ class TrainManager:
                       environment=_supervision.recorded_environment())
         _files.write_if_changed(_supervision.params_path(self.log_path),
                                 json.dumps(params, indent=2, sort_keys=True).encode('utf-8'), mode=0o600)
+        return _supervision.unit_text(p['session'], sys.executable, self.installed_code(),
+                                      _supervision.params_path(self.log_path), self.chdir, p['stop_timeout'],
+                                      p['restart_limit'], p['restart_delay'],
+                                      backoff=self.unit.systemctl.version() >= 254)
+
+    @staticmethod
+    def installed_code():
+        """The directory of this module's module_utils on the host, for the programs that run without
+        Ansible: the systemd unit's supervisor and the early-stopping watcher."""
         # Imported here, not with the others: the supervisor imports this module. Imported at all so that
         # the code the unit runs is among the sources installed, under its own name even when it is the
         # process that is running this.
         from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils import _supervisor  # noqa: F401  pylint: disable=unused-import
-        code_dir = _supervision.install_code(os.path.join(_supervision.data_home(), 'rnn_bootstrap.charrnn',
-                                                          'supervisor'), _supervision.supervisor_sources())
-        return _supervision.unit_text(p['session'], sys.executable, code_dir,
-                                      _supervision.params_path(self.log_path), self.chdir, p['stop_timeout'],
-                                      p['restart_limit'], p['restart_delay'],
-                                      backoff=self.unit.systemctl.version() >= 254)
+        return _supervision.install_code(os.path.join(_supervision.data_home(), 'rnn_bootstrap.charrnn',
+                                                      'supervisor'), _supervision.supervisor_sources())
 
     def supervise(self, th):
         """Puts the run under its unit (or takes it out, with supervision=none); returns whether that
@@ -250,11 +258,15 @@ class TrainManager:
             done = self.trainer.finished(self.base_argv(th), self.env) if th else None
             if done:
                 # started does not train again what already trained to the end with the same settings
-                result.update(command=done.get('command') or [], finished=True,
+                early = done['early_stop']
+                result.update(command=done.get('command') or [], finished=True, early_stop=early,
                               precision=_precision.precision_of(done.get('command')) or p['precision'],
                               savefile=_flags.argv_flag(done.get('command'), 'savefile'),
                               msg='training with these settings already ran to its last iteration; '
-                                  'use state=restarted to train again')
+                                  'use state=restarted to train again' if not early else
+                                  'early stopping ended training with these settings at iteration %d (best '
+                                  'checkpoint %s); use state=restarted to resume it' % (early['iteration'],
+                                                                                        early['best']))
                 return Plan(FINISHED, dict(result), status)
         th, dataset = self.preflight()
         # Decide before stopping anything: a run that must resume fails here, having changed nothing.
@@ -494,13 +506,22 @@ class TrainManager:
 
     def helpers(self, resumed_from):
         """(the programs that run beside the new trainer, the one that runs after it): the interruption notice
-        watcher and the notifier, as the options ask for them."""
+        watcher, the early-stopping watcher and the notifier, as the options ask for them."""
         p, pid_file = self.p, _paths.pid_path(self.log_path)
         helpers, after = [], None
         watcher = _interruption_notice.watcher_argv(sys.executable, p['interruption_notice'],
                                                     p['interruption_notice_url'], pid_file, self.log_path)
         if watcher:
             helpers.append(watcher)
+        if p['patience']:
+            try:
+                code_dir = self.installed_code()
+            except (_supervision.SupervisionError, IOError, OSError) as e:
+                self.module.fail_json(msg='cannot install the early-stopping watcher: %s; set patience to 0 to '
+                                          'train without early stopping' % e)
+            helpers.append(_early_stopping.watcher_argv(sys.executable, code_dir, self.log_path, pid_file,
+                                                        p['patience'], p['min_delta'],
+                                                        _flags.flag_value(self.flags, 'eval_val_every')))
         if p['notify_command']:
             try:
                 _notifications.write_command(self.log_path, p['notify_command'])
@@ -552,7 +573,8 @@ class TrainManager:
         if plan.needs['memory_warning']:
             module.warn(plan.needs['memory_warning'])
         record = dict(base_command=self.base_argv(th), checkpoint_dir=p['checkpoint_dir'], data_dir=p['data_dir'],
-                      resumed_from=resume['resume_from'])
+                      resumed_from=resume['resume_from'],
+                      early_stopping={'patience': p['patience'], 'min_delta': p['min_delta']} if p['patience'] else None)
         if not _precision.needs_prelude(p['precision']):
             module.warn('precision=double runs char-rnn\'s train.lua itself, without the prelude: the trainer saves '
                         'no checkpoint when it is stopped and none every checkpoint_minutes, so a stop, a reboot '

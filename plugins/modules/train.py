@@ -285,6 +285,29 @@ options:
         as stalled and the command hears of it, once until the log moves again. V(0) turns it off.
     type: int
     default: 30
+  patience:
+    description:
+      - "Early stopping: the number of validations in a row (train.lua validates and saves a checkpoint every
+        C(eval_val_every) iterations of O(options)) without a new best validation loss after which the run ends,
+        rather than training on to C(max_epochs) while the model gets no better. V(0) turns it off."
+      - A watcher beside the trainer decides after each validation, over every validation of the model's runs (a
+        resumed run continues the count); a checkpoint asked for on a stop signal or by O(checkpoint_minutes)
+        can be the best but does not count against patience. When patience runs out it logs C([charrnn] early
+        stop at iteration <i>, best checkpoint <path>) with the reason and stops the trainer, which with
+        V(precision=float) saves the iteration under way and exits.
+      - The run then counts as finished (RV(rnn_bootstrap.charrnn.checkpoint#module:training) has C(status=finished)
+        and C(early_stop)); O(state=started) does not start it again, M(rnn_bootstrap.charrnn.sample) samples its
+        best checkpoint by default, and O(state=restarted) resumes it, with O(patience) validations of its own
+        before it may stop again.
+      - Applies from the next start of the trainer.
+    type: int
+    default: 0
+  min_delta:
+    description:
+      - With O(patience), how much lower than the best so far a validation loss must be to count as an
+        improvement. With V(0) any lower loss is one; an equal loss never is.
+    type: float
+    default: 0
   supervision:
     description:
       - "Whether the training user's systemd manager supervises the run, so that it comes back by itself: a user
@@ -466,10 +489,20 @@ memory:
   type: dict
   sample: {estimated_mib: 352, available_mib: 901, fits: true}
 finished:
-  description: The last run already trained to its last iteration with these settings, so nothing started.
+  description:
+    - The last run already trained to its last iteration with these settings, or early stopping ended it (see
+      RV(early_stop)), so nothing started.
   returned: always
   type: bool
   sample: false
+early_stop:
+  description:
+    - When RV(finished) because early stopping ended the last run (O(patience)), the watcher's decision, with
+      C(iteration), C(best) (the best checkpoint's path) and C(reason); otherwise null.
+  returned: always
+  type: dict
+  sample: {iteration: 1500, best: /opt/rnn-karpathy/cv/lm_lstm_epoch2.84_1.4921.t7,
+           reason: "3 validation(s) without a new best validation loss since iteration 900 (1.4921), patience 3; ..."}
 running:
   description: Whether the trainer runs after the task (in check mode, whether it would).
   returned: always
@@ -524,6 +557,8 @@ def main():
         interruption_notice_url=dict(type='str', default=''),
         notify_command=dict(type='str', default='', no_log=True),
         stall_minutes=dict(type='int', default=30),
+        patience=dict(type='int', default=0),
+        min_delta=dict(type='float', default=0),
         supervision=dict(type='str', default='auto', choices=list(_supervision.MODES)),
         restart_limit=dict(type='int', default=5),
         restart_delay=dict(type='int', default=30),

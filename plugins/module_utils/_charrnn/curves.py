@@ -67,7 +67,7 @@ def in_rhythm(validation, eval_val_every=None, iterations=None):
     return validation['run_iteration'] % eval_val_every == 0 or validation['run_iteration'] == iterations
 
 
-def early_stop(validations, patience, min_delta=0.0, eval_val_every=None, iterations=None):
+def early_stop(validations, patience, min_delta=0.0, eval_val_every=None, iterations=None, counted_after=0):
     """The early-stopping decision over a run's validations (log.validations).
 
     A validation improves when its loss is finite and lower than the last improvement's by more than
@@ -76,7 +76,9 @@ def early_stop(validations, patience, min_delta=0.0, eval_val_every=None, iterat
     since the start, while there is none) have not improved. Validations the prelude asked for out of
     train.lua's rhythm (a stop signal, checkpoint_minutes; eval_val_every and iterations, train.lua's
     count of this run, tell them apart) can improve and be the best, but do not count against patience:
-    how often they come depends on the wall clock, not on the training.
+    how often they come depends on the wall clock, not on the training. Validations up to iteration
+    counted_after (where an earlier early stop ended the run that this one resumes) do not count against
+    patience either: a resume asked for after an early stop gets patience validations of its own.
 
     Returns a dict: stop, best (a validation or None), improved_at (the last improving validation or
     None), since (validations counted since it), due_at (the validation at which patience first ran out, or
@@ -97,7 +99,7 @@ def early_stop(validations, patience, min_delta=0.0, eval_val_every=None, iterat
             best = v
         if _finite(loss) and (improved_at is None or loss < improved_at['val_loss'] - min_delta):
             improved_at, since = v, 0
-        elif in_rhythm(v, eval_val_every, iterations):
+        elif v['iteration'] > counted_after and in_rhythm(v, eval_val_every, iterations):
             since += 1
             if since == patience and due_at is None:
                 due_at = v

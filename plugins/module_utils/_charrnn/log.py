@@ -50,10 +50,14 @@ INTERRUPTION_RE = re.compile(r'^\[charrnn\] (?P<notice>.+ (?:interruption|preemp
 # The train.lua prelude's last line when a signal stopped the trainer (see lua/charrnn_requested_checkpoints.lua).
 STOPPED_RE = re.compile(r'^\[charrnn\] stopped on (?P<signal>SIG[A-Z]+) (?:after saving (?P<path>.+) at|without a '
                         r'checkpoint: train\.lua saved none at) iteration (?P<iteration>\d+)$')
-# The train.lua prelude's line when a resumed run goes on with the count of its checkpoint (see lua/charrnn_prelude.lua).
 # The train.lua prelude's line when a stop signal makes train.lua save at the end of the iteration under way.
 STOP_REQUEST_RE = re.compile(r'^\[charrnn\] (?P<signal>SIG[A-Z]+) received: saving a checkpoint at the end of iteration '
                              r'(?P<iteration>\d+), then stopping$')
+# The early-stopping watcher's line when the validations ran out of patience (see _run/early_stopping.py).
+EARLY_STOP_PREFIX = '[charrnn] early stop at iteration'
+EARLY_STOP_RE = re.compile(r'^\[charrnn\] early stop at iteration (?P<iteration>\d+), best checkpoint (?P<best>.+?\.t7): '
+                           r'(?P<reason>.+)$')
+# The train.lua prelude's line when a resumed run goes on with the count of its checkpoint (see lua/charrnn_prelude.lua).
 COUNT_BEFORE_RE = re.compile(r'^\[charrnn\] continuing the count of (?P<path>.+): (?P<iterations>\d+) iterations and '
                              r'(?P<epochs>%s) epochs before this run$' % _NUM)
 # Job-status lines a shell prints when the trainer dies of a signal; not trainer output.
@@ -154,6 +158,10 @@ def parse_line(line):
     if m:
         return {'kind': 'stop_requested', 'text': text, 'signal': m.group('signal'),
                 'iteration': int(m.group('iteration'))}
+    m = EARLY_STOP_RE.match(text)
+    if m:
+        return {'kind': 'early_stop', 'text': text, 'iteration': int(m.group('iteration')), 'best': m.group('best'),
+                'reason': m.group('reason')}
     m = STOPPED_RE.match(text)
     if m:
         return {'kind': 'stopped', 'text': text, 'signal': m.group('signal'), 'path': m.group('path'),
@@ -266,7 +274,8 @@ def summarize(lines, head=None, median_window=MEDIAN_WINDOW):
     batches (train/val/test), last_checkpoint (as logged), resumed_from,
     phase (starting, training, evaluating, saving, nan, exploding, error),
     stopped_on (the signal the trainer stopped on after its checkpoint, or None), interruption (the
-    cloud's notice that it takes the machine, or None),
+    cloud's notice that it takes the machine, or None), early_stop (the early-stopping watcher's decision
+    to end the run: iteration, best checkpoint, reason; or None),
     errors (Lua error/traceback lines), saves ({path: followed}).
     """
     summary = {
@@ -274,7 +283,7 @@ def summarize(lines, head=None, median_window=MEDIAN_WINDOW):
         'grad_param_norm': None, 'time_per_batch': None, 'median_time_per_batch': None,
         'eta_seconds': None, 'vocab_size': None, 'num_parameters': None, 'batches': None,
         'last_checkpoint': None, 'resumed_from': None, 'phase': 'starting', 'stopped_on': None,
-        'interruption': None, 'errors': [], 'iterations_before': 0, 'epochs_before': 0.0, 'run_iteration': None,
+        'interruption': None, 'early_stop': None, 'errors': [], 'iterations_before': 0, 'epochs_before': 0.0, 'run_iteration': None,
     }
     recent = []
     phase = 'starting'
@@ -312,6 +321,8 @@ def summarize(lines, head=None, median_window=MEDIAN_WINDOW):
                 summary['stopped_on'] = info['signal']
             elif kind == 'interruption':
                 summary['interruption'] = info['notice']
+            elif kind == 'early_stop':
+                summary['early_stop'] = dict((k, info[k]) for k in ('iteration', 'best', 'reason'))
             elif kind == 'nan':
                 phase = 'nan'
             elif kind == 'exploding':

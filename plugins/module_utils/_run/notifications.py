@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: MIT
 
 """The notifier: runs a command of the user's when a run starts or resumes, stalls, or ends (finished,
-stopped, interrupted by the cloud, crashed), so that someone hears about a run nobody watches.
+stopped, interrupted by the cloud, crashed), so that someone hears about a run nobody watches. A run that early stopping ended is finished.
 
 It runs beside the trainer in its screen session (see _wrapper), with the Python the train module runs on:
 `watch` while the trainer lives (started or resumed at once, then stalled when the log has not grown for a
@@ -77,8 +77,11 @@ def run_lines():
 
 
 def ending(lines):
-    status = iteration = total = stopped = notice = trouble = None
+    status = iteration = total = stopped = notice = trouble = early = None
     for line in lines:
+        m = re.match(p['early_stop'], line)
+        if m:
+            early = m
         m = re.match(p['end'], line)
         if m:
             status = int(m.group(1))
@@ -94,6 +97,9 @@ def ending(lines):
         if line.startswith(p['nan']) or line == p['exploding'] or re.match(p['error'], line):
             trouble = trouble or line
     where = 'at iteration %s of %s' % (iteration, total)
+    if early and status in (0, 143) and not trouble:
+        return 'finished', 'stopped early at iteration %s of %s, best checkpoint %s: %s' % (
+            early.group('iteration'), total, early.group('best'), early.group('reason'))
     if status in (137, 143) and not trouble:
         return 'stopped', 'killed (exit status %d) %s, without a checkpoint' % (status, where)
     if trouble or status not in (0, None):
@@ -142,7 +148,7 @@ def log_patterns():
         'ansi': _log.ANSI_RE.pattern, 'marker': _log.RUN_MARKER, 'end': _log.RUN_END_RE.pattern,
         'iteration': _log.ITER_RE.pattern, 'stopped': _log.STOPPED_RE.pattern,
         'interruption': _log.INTERRUPTION_RE.pattern, 'nan': _log.NAN_PREFIX,
-        'exploding': _log.EXPLODING, 'error': _log.LUA_ERROR_RE.pattern,
+        'exploding': _log.EXPLODING, 'error': _log.LUA_ERROR_RE.pattern, 'early_stop': _log.EARLY_STOP_RE.pattern,
     }, sort_keys=True)
 
 

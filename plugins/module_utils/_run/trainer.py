@@ -119,6 +119,12 @@ def trainer_pid(log_path, state=None):
     return None
 
 
+def early_stopped(summary, exit_code):
+    """The early-stopping watcher ended the run and the trainer went: with the prelude it saves and exits 0,
+    without it SIGTERM ends train.lua (128 + 15) after the checkpoints that count were saved."""
+    return bool(summary.get('early_stop')) and exit_code in (0, 143)
+
+
 def status_of(summary, running, log_exists, exit_code=None):
     """One word for the run: running phases, or how it ended."""
     phase = summary.get('phase')
@@ -130,6 +136,8 @@ def status_of(summary, running, log_exists, exit_code=None):
         return 'not_started'
     if phase in ('nan', 'exploding', 'error'):
         return phase
+    if early_stopped(summary, exit_code):
+        return 'finished'
     if exit_code not in (None, 0):
         # 128 + SIGTERM or SIGKILL: stopped from outside (stop, kill, the OOM killer), not a crash.
         return 'stopped' if exit_code in (143, 137) else 'error'
@@ -227,6 +235,7 @@ class Trainer:
             'complete': complete,
             'in_progress': in_progress,
             'log_lines': log['lines'],
+            'log_head': log.get('head'),
         }
 
     def resume_point(self, trainer_running=False):
@@ -247,18 +256,20 @@ class Trainer:
         return (last['path'] if last else None), [e['path'] for e in suspect]
 
     def finished(self, base_command, env):
-        """The recorded state of the log's last run when it trained all its iterations, exited 0 and was
-        started with this command and thread settings, in either precision and on any OpenBLAS core (the
-        model is trained; those only made it faster); else None."""
+        """The recorded state of the log's last run when it trained all its iterations and exited 0, or early
+        stopping ended it, and it was started with this command and thread settings, in either precision and
+        on any OpenBLAS core (the model is trained; those only made it faster); else None. The state then
+        carries early_stop, the watcher's decision, or None."""
         state = _state.read_state(self.log_path)
         if not state or not _threads.same_settings(state.get('env'), env) or \
                 _precision.native_argv(state.get('base_command')) != _precision.native_argv(base_command):
             return None
         log = self._run_log(state)
-        if _log.exit_status(log['lines']) != 0:
-            return None
+        code = _log.exit_status(log['lines'])
         summary = _log.summarize(log['lines'], head=log.get('head'))
-        return state if summary.get('phase') == 'last_iteration' else None
+        if early_stopped(summary, code):
+            return dict(state, early_stop=summary['early_stop'])
+        return dict(state, early_stop=None) if code == 0 and summary.get('phase') == 'last_iteration' else None
 
     def stop(self, status, grace):
         """End trainer(s) and session(s) (SIGTERM, SIGKILL after grace seconds); returns the trainer pids."""
@@ -360,6 +371,7 @@ class Trainer:
             'log_path': log_path,
             'log_offset': offset,
             'resumed_from': record['resumed_from'],
+            'early_stopping': record.get('early_stopping'),
             'lineage': lineage or [self.savefile],
             'started_at': time.strftime('%Y-%m-%dT%H:%M:%S%z'),
             'pid': None,

@@ -127,6 +127,9 @@ def run(module_runner, args, **kw):
     ({'startup_timeout': 0}, 'startup_timeout must be >= 1'),
     ({'require_resume': True, 'resume': False}, 'require_resume needs resume=true'),
     ({'no_such_option': 1}, 'no_such_option'),
+    ({'patience': -1}, 'patience must be 0 (no early stopping) or a number of validations, got -1'),
+    ({'patience': 3, 'min_delta': -0.5}, 'min_delta must be 0 or more'),
+    ({'min_delta': 0.1}, 'min_delta needs patience'),
 ])
 def test_invalid_options(module_runner, module_fail, base_args, override, fragment):
     args = dict(base_args, **override)
@@ -382,6 +385,54 @@ def test_started_leaves_a_finished_run_alone(module_runner, base_args, charrnn_d
     assert more['changed'] is True and more['finished'] is False
     assert more['resumed_from']
     assert len(fake_screen.started) == 2
+
+
+def test_early_stopping_finishes_a_run_that_a_rerun_leaves_alone(module_runner, base_args, charrnn_dir, fake_screen,
+                                                                 monkeypatch, tmp_path):
+    monkeypatch.setenv('XDG_DATA_HOME', str(tmp_path / 'data'))
+    # validation loss rises after iteration 30 while training loss falls; a validation every 2 s
+    monkeypatch.setenv('STANDIN_OVERFIT_AFTER', '30')
+    monkeypatch.setenv('STANDIN_SLEEP', '0.2')
+    args = dict(base_args, patience=2, options=dict(base_args['options'], max_epochs=5))
+    r = run(module_runner, args)
+    assert r['changed'] is True and r['finished'] is False and r['early_stop'] is None
+    assert _state.read_state(r['log_path'])['early_stopping'] == {'patience': 2, 'min_delta': 0.0}
+    assert _wait_for(lambda: not fake_screen.find_sessions('screen', base_args['session'], None), timeout=60)
+    with open(r['log_path']) as f:
+        text = f.read()
+    # the third validation (iteration 30) is the best; patience ran out two validations later, when the
+    # watcher, looking every second, saw it (the next one on a machine too busy to look in time)
+    early = [line for line in text.splitlines() if line.startswith('[charrnn] early stop')]
+    assert len(early) == 1, early
+    stopped_at = int(early[0].split()[5].rstrip(','))
+    assert stopped_at in (50, 60), early
+    assert early[0].startswith('[charrnn] early stop at iteration %d, best checkpoint cv/lm_lstm_epoch0.79_' % stopped_at)
+    assert '%d validation(s) without a new best validation loss since iteration 30' % ((stopped_at - 30) // 10) \
+        in early[0]
+    assert '[charrnn] stopped on SIGTERM after saving ' in text and '[charrnn] run ended: exit status 0' in text
+    last = [line for line in text.splitlines() if line.startswith(('[charrnn] stopped on', '['))][-1]
+    assert last == '[charrnn] run ended: exit status 0'
+    look = _trainer.Trainer(r['checkpoint_dir'], 'lstm', base_args['session'], r['log_path']).look()
+    assert look['training']['status'] == 'finished'
+    assert look['training']['early_stop']['best'].endswith(early[0].split('best checkpoint ')[1].split(':')[0])
+
+    again = run(module_runner, args)
+    assert again['changed'] is False and again['finished'] is True and again['running'] is False
+    assert again['early_stop']['iteration'] == stopped_at
+    assert again['early_stop']['best'] == look['training']['early_stop']['best']
+    assert again['msg'].startswith('early stopping ended training with these settings at iteration %d (best checkpoint '
+                                   % stopped_at)
+    assert len(fake_screen.started) == 1
+    # without patience too: a finished run is finished, whatever watched it
+    assert run(module_runner, dict(args, patience=0))['finished'] is True
+
+    resumed = run(module_runner, dict(args, state='restarted'))
+    assert resumed['changed'] is True and resumed['resumed_from'] and resumed['savefile'] == 'lstm.run2'
+    assert _wait_for(lambda: not fake_screen.find_sessions('screen', base_args['session'], None), timeout=60)
+    with open(r['log_path']) as f:
+        later = [line for line in f.read().splitlines() if line.startswith('[charrnn] early stop')]
+    # the resumed run got two validations of its own before it could stop again
+    assert len(later) == 2 and int(later[1].split()[5].rstrip(',')) >= stopped_at + 2 * 10
 
 
 def test_env_forces_the_openblas_core_on_a_fallback(module_runner, base_args, fake_screen, fake_openblas_fallback,

@@ -71,6 +71,17 @@ def run(tmp_path):
      'crashed', 'exit status 1 at iteration 7 of 100: /opt/torch/bin/luajit: train.lua:262: not enough memory'),
     ([it(7), 'Killed\n', '[charrnn] run ended: exit status 137\n'],
      'stopped', 'killed (exit status 137) at iteration 7 of 100, without a checkpoint'),
+    # early stopping ends the run with SIGTERM: the prelude saves and exits 0, train.lua alone dies of it
+    ([it(30), '[charrnn] early stop at iteration 30, best checkpoint cv/lm_lstm_epoch1.00_1.4000.t7: 2 validation(s) '
+              'without a new best\n',
+      '[charrnn] SIGTERM received: saving a checkpoint at the end of iteration 31, then stopping\t\n', it(31),
+      '[charrnn] stopped on SIGTERM after saving cv/lm_lstm_epoch3.10_1.6000.t7 at iteration 31\t\n',
+      '[charrnn] run ended: exit status 0\n'],
+     'finished', 'stopped early at iteration 30 of 100, best checkpoint cv/lm_lstm_epoch1.00_1.4000.t7: '
+                 '2 validation(s) without a new best'),
+    ([it(30), '[charrnn] early stop at iteration 30, best checkpoint cv/lm_lstm_epoch1.00_1.4000.t7: patience 2\n',
+      'Terminated\n', '[charrnn] run ended: exit status 143\n'],
+     'finished', 'stopped early at iteration 30 of 100, best checkpoint cv/lm_lstm_epoch1.00_1.4000.t7: patience 2'),
 ])
 def test_the_end_of_a_run_is_told_as_it_happened(run, ending, event, message):
     earlier = MARKER + it(100) + '[charrnn] run ended: exit status 0\n'  # an earlier run in the same log

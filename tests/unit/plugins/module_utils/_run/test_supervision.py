@@ -227,6 +227,15 @@ class Trainer:
     ('1/10 (epoch 0.100), train_loss = 4.1, grad/param norm = 1e-1, time/batch = 0.1s\n'
      '[charrnn] run ended: exit status 143\n', {'stopped_at': '2026-12-07T09:00:00+0000'}, False,
      {'stopped_by': 'the train module'}),
+    # early stopping ended it: finished, with or without the prelude, never restarted
+    ('1/10 (epoch 0.100), train_loss = 4.1, grad/param norm = 1e-1, time/batch = 0.1s\n'
+     '[charrnn] early stop at iteration 1, best checkpoint cv/x.t7: patience 1\nTerminated\n'
+     '[charrnn] run ended: exit status 143\n', {}, False,
+     {'early_stop': {'iteration': 1, 'best': 'cv/x.t7', 'reason': 'patience 1'}}),
+    ('1/10 (epoch 0.100), train_loss = 4.1, grad/param norm = 1e-1, time/batch = 0.1s\n'
+     '[charrnn] early stop at iteration 1, best checkpoint cv/x.t7: patience 1\n'
+     '[charrnn] stopped on SIGTERM after saving cv/y.t7 at iteration 2\n[charrnn] run ended: exit status 0\n', {},
+     False, {'early_stop': {'iteration': 1, 'best': 'cv/x.t7', 'reason': 'patience 1'}, 'stopped_on': 'SIGTERM'}),
 ])
 def test_how_a_run_ended_decides_a_restart(tmp_path, text, state, failed, extra):
     record, restart = _supervisor.ending(Trainer(write_run(tmp_path, text, **state)))

@@ -32,6 +32,14 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._charrnn imp
     ({'phase': 'training', 'iteration': 3}, False, True, 143, 'stopped'),
     ({'phase': 'training', 'iteration': 3}, False, True, 1, 'error'),
     ({'phase': 'starting', 'iteration': None}, False, True, 0, 'ended_without_training'),
+    # early stopping ended it: with the prelude (exit 0 after its checkpoint) or without (SIGTERM's 143)
+    ({'phase': 'training', 'iteration': 31, 'stopped_on': 'SIGTERM', 'early_stop': {'iteration': 30}},
+     False, True, 0, 'finished'),
+    ({'phase': 'training', 'iteration': 30, 'early_stop': {'iteration': 30}}, False, True, 143, 'finished'),
+    ({'phase': 'training', 'iteration': 30, 'early_stop': {'iteration': 30}}, True, True, None, 'training'),
+    # killed on the way out, or a crash, is not a finished run
+    ({'phase': 'training', 'iteration': 30, 'early_stop': {'iteration': 30}}, False, True, 137, 'stopped'),
+    ({'phase': 'error', 'iteration': 30, 'early_stop': {'iteration': 30}}, False, True, 1, 'error'),
 ])
 def test_status_of(summary, running, exists, code, expected):
     assert _trainer.status_of(summary, running, exists, code) == expected
