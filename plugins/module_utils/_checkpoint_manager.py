@@ -14,6 +14,7 @@ import os
 import time
 
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._charrnn import checkpoints as _checkpoints
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import outlook as _outlook
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import paths as _paths
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import progress as _progress
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._host import screen as _screen
@@ -38,6 +39,7 @@ def argument_spec():
         timeout=dict(type='int', default=600),
         timeout_hint=dict(type='str'),
         sleep=dict(type='float', default=5),
+        hourly_price=dict(type='float'),
         # Read by the action plugin on the controller, which waits in looks of progress.interval seconds.
         progress=dict(type='dict', options=dict(interval=dict(type='int', required=True),
                                                 since=dict(type='float'))),
@@ -103,6 +105,8 @@ class CheckpointManager:
             p,
             (p['timeout'] < 0, 'timeout must be >= 0, got %d' % p['timeout']),
             (p['sleep'] <= 0, 'sleep must be > 0, got %s' % p['sleep']),
+            (p['hourly_price'] is not None and p['hourly_price'] < 0,
+             'hourly_price must be what an hour of the machine costs, 0 or more, got %s' % p['hourly_price']),
             (p['newer_than'] and p['wait'] != 'new', 'newer_than is only used with wait=new'))
         if err:
             self.module.fail_json(msg=err)
@@ -123,6 +127,7 @@ class CheckpointManager:
             elapsed=round(outcome['elapsed'], 2),
             supervision=_supervision.describe(p['session'], _screen.module_runner(self.module)),
             events=_supervision.read_events(self.trainer.log_path),
+            **_outlook.outlook(obs, p['hourly_price'])
         )
         if outcome['outcome'] == _waiter.DONE:
             result['found'] = _checkpoints.public(outcome['value'])

@@ -68,6 +68,11 @@ options:
       - Seconds between looks.
     type: float
     default: 5
+  hourly_price:
+    description:
+      - What an hour of the machine costs, in the currency of your choice. There is no default; without it the
+        result leaves the cost out. RV(eta) then says what the run has cost so far and what it costs to its end.
+    type: float
   progress:
     description:
       - With O(wait=first) or O(wait=new), wait from the controller and print a progress line every
@@ -311,6 +316,12 @@ training:
           train module's O(rnn_bootstrap.charrnn.train#module:checkpoint_minutes)); it then exits 0. Null
           otherwise.
       type: str
+    early_stop:
+      description:
+        - When early stopping (the train module's O(rnn_bootstrap.charrnn.train#module:patience)) ended the run,
+          C(iteration), C(best) (the path of the best checkpoint) and C(reason), the numbers it rests on; the
+          run's C(status) is then V(finished). Null otherwise.
+      type: dict
     interruption:
       description:
         - The cloud's notice that it takes the machine away, as the train module's
@@ -330,6 +341,34 @@ training:
     log_size:
       description: The log's size in bytes (0 when it does not exist).
       type: int
+advice:
+  description:
+    - What the loss curves and the run's sizes say, each a plain sentence with the numbers it rests on
+      (C(message)), a C(key) and the C(numbers).
+    - V(overfitting) is validation loss rising over the last validations while training loss falls (more dropout,
+      a smaller rnn_size); V(underfitting) training and validation loss close and flat (a larger model);
+      V(model_too_large) ten times more parameters than characters of text; V(diverging) a NaN, exploding or not
+      finite loss (a lower learning_rate); V(corpus_too_small) too few batches of batch_size x seq_length for
+      char-rnn, or for a validation loss that is not noise.
+    - Empty when nothing calls for a change, or before the log says enough.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{key: overfitting, message: "validation loss rose over the last 3 validations (1.4921 at iteration 900 to
+           1.5310 at iteration 1500, ...): the model overfits; raise dropout (now 0) or lower rnn_size (now 128)",
+           numbers: {val_loss_from: 1.4921, val_loss_to: 1.531}}]
+eta:
+  description:
+    - When the run ends and what it costs. C(eta_seconds) counts to the last iteration (0 once the run has
+      ended); C(may_end_sooner) is true while early stopping may end it first; C(cost_so_far) (the run's wall
+      time since it started) and C(cost_to_end) are there with O(hourly_price), else null; C(message) says it
+      all in a sentence.
+    - Null when the run has no log yet.
+  returned: always
+  type: dict
+  sample: {eta_seconds: 5400, may_end_sooner: true, cost_so_far: 0.6, cost_to_end: 0.9,
+           message: "about 1 h 30 min left to iteration 21150, 0.60 spent in 1 h 30 min at 0.4 an hour, 0.90 more
+           to the end; early stopping is on, so the run may end sooner"}
 log_tail:
   description: The last 20 lines of the current run's log.
   returned: on failure while waiting

@@ -270,6 +270,11 @@ def advise(lines, flags, corpus_chars=None, head=None):
     return [a for a in found if a is not None]
 
 
+def _money(amount):
+    """An amount as prices are written, with the digits a small one needs to be more than 0.00."""
+    return '%.2f' % amount if amount == 0 or abs(amount) >= 0.01 else '%.2g' % amount
+
+
 def _duration(seconds):
     minutes = int(round(seconds / 60.0))
     if minutes < 1:
@@ -279,18 +284,22 @@ def _duration(seconds):
     return '%d h %02d min' % (minutes // 60, minutes % 60)
 
 
-def eta_and_cost(summary, elapsed_seconds=None, hourly_price=None, early_stopping=False):
+def eta_and_cost(summary, elapsed_seconds=None, hourly_price=None, early_stopping=False, ended=None):
     """When the run ends and what it costs, from summarize's eta_seconds.
 
     elapsed_seconds: the run's wall time so far; hourly_price: what an hour of the machine costs (no
     default: None leaves the cost out). With early stopping on, the end may come sooner than the ETA,
-    which counts to max_epochs: the result says so rather than guessing when.
+    which counts to max_epochs: the result says so rather than guessing when. ended: how a run that no
+    longer trains ended (a status word), for which there is nothing left to wait for or pay.
     Returns a dict: eta_seconds, may_end_sooner, cost_so_far, cost_to_end, message.
     """
-    eta = summary.get('eta_seconds')
+    eta = 0 if ended else summary.get('eta_seconds')
+    early_stopping = early_stopping and not ended
     out = {'eta_seconds': eta, 'may_end_sooner': bool(early_stopping), 'cost_so_far': None, 'cost_to_end': None}
     parts = []
-    if eta is None:
+    if ended:
+        parts.append('the run has ended (%s)' % ended)
+    elif eta is None:
         parts.append('no ETA yet: no iteration timed')
     else:
         left = _duration(eta)
@@ -298,12 +307,13 @@ def eta_and_cost(summary, elapsed_seconds=None, hourly_price=None, early_stoppin
                                                   summary['iterations']))
     if hourly_price is not None:
         if elapsed_seconds is not None:
-            out['cost_so_far'] = round(elapsed_seconds / 3600.0 * hourly_price, 2)
-            parts.append('%.2f spent in %s at %g an hour' % (out['cost_so_far'], _duration(elapsed_seconds),
-                                                             hourly_price))
-        if eta is not None:
-            out['cost_to_end'] = round(eta / 3600.0 * hourly_price, 2)
-            parts.append('%.2f more to the end' % out['cost_to_end'])
+            spent = out['cost_so_far'] = round(elapsed_seconds / 3600.0 * hourly_price, 4)
+            parts.append('%s spent in %s at %g an hour' % (_money(spent), _duration(elapsed_seconds), hourly_price))
+        if ended:
+            out['cost_to_end'] = 0.0
+        elif eta is not None:
+            more = out['cost_to_end'] = round(eta / 3600.0 * hourly_price, 4)
+            parts.append('%s more to the end' % _money(more))
     message = ', '.join(parts)
     if early_stopping:
         message += '; early stopping is on, so the run may end sooner'

@@ -196,6 +196,17 @@ def build_train_argv(th, flags, data_dir, checkpoint_dir, gpuid, init_from=None,
     return _precision.trainer_argv(argv, precision, prelude)
 
 
+def argv_flags(argv):
+    """Every train.lua flag of a train.lua argv, typed, with train.lua's defaults for those not given."""
+    flags = {}
+    for name in FLAG_DEFAULTS:
+        try:
+            flags[name] = coerce_flag(name, argv_flag(argv, name))
+        except OptionError:
+            flags[name] = FLAG_DEFAULTS[name]
+    return flags
+
+
 def argv_flag(argv, name):
     """The value of -name in a train.lua argv, or train.lua's default when it is not there."""
     argv = list(argv or [])

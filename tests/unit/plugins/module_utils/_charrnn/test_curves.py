@@ -286,7 +286,9 @@ def test_eta_and_cost():
     result = _curves.eta_and_cost(summary, elapsed_seconds=5400, hourly_price=0.4)
     assert result['eta_seconds'] == summary['eta_seconds'] > 0
     assert result['cost_so_far'] == 0.6
-    assert result['cost_to_end'] == round(summary['eta_seconds'] / 3600.0 * 0.4, 2)
+    assert result['cost_to_end'] == round(summary['eta_seconds'] / 3600.0 * 0.4, 4) == 0.0028
+    # an amount below a cent keeps the digits that say it is not nothing
+    assert result['message'].endswith(', 0.0028 more to the end')
     assert not result['may_end_sooner']
     assert result['message'].startswith('under a minute left to iteration 720, 0.60 spent in 1 h 30 min at 0.4 an hour')
 
@@ -300,4 +302,5 @@ def test_eta_with_early_stopping_and_no_price():
 
 def test_no_eta_before_the_first_iteration():
     result = _curves.eta_and_cost(_log.summarize([]), elapsed_seconds=30, hourly_price=1)
-    assert result['message'] == 'no ETA yet: no iteration timed, 0.01 spent in under a minute at 1 an hour'
+    assert result['cost_so_far'] == 0.0083  # 30 s at 1 an hour
+    assert result['message'] == 'no ETA yet: no iteration timed, 0.0083 spent in under a minute at 1 an hour'
