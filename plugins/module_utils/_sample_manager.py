@@ -99,14 +99,26 @@ class SampleManager:
                     }
         module.exit_json(**result)
 
+    def pick(self, which, obs):
+        """The complete checkpoint auto, latest or best names, or None."""
+        complete = obs['complete']
+        early = obs['training'].get('early_stop')
+        if which == 'auto' and early:
+            # the early stop's best (of whichever savefile the run wrote), else the best of those left
+            path = _paths.resolve(early['best'], self.chdir)
+            if os.path.isfile(path) and not any(e['path'] == path for e in obs['in_progress']):
+                return {'path': path}
+            return _checkpoints.best(complete)
+        return (_checkpoints.best if which == 'best' else _checkpoints.latest)(complete)
+
     def choose_checkpoint(self):
         """The checkpoint to sample: a complete one, never one still being written."""
         module, p, chdir = self.module, self.p, self.chdir
         checkpoint_dir = _paths.resolve(p['checkpoint_dir'], chdir)
         log_path = _options.log_path(p, chdir, checkpoint_dir)
-        if p['checkpoint'] in ('latest', 'best'):
+        if p['checkpoint'] in ('auto', 'latest', 'best'):
             obs = self.trainer(checkpoint_dir, p['savefile'], log_path).look()
-            pick = (_checkpoints.latest if p['checkpoint'] == 'latest' else _checkpoints.best)(obs['complete'])
+            pick = self.pick(p['checkpoint'], obs)
             if pick is None:
                 extra = ''
                 if obs['in_progress']:
@@ -121,7 +133,7 @@ class SampleManager:
         name = os.path.basename(path)
         problem = _checkpoints.file_problem(path)
         if problem:
-            fix = '; give a checkpoint file, or latest or best' if _checkpoints.parse_name(name) is None else ''
+            fix = '; give a checkpoint file, or auto, latest or best' if _checkpoints.parse_name(name) is None else ''
             module.fail_json(msg='checkpoint %s %s%s' % (path, problem, fix))
         # not one still being written
         directory = os.path.dirname(path)

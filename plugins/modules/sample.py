@@ -15,7 +15,7 @@ description:
   - Runs C(th sample.lua <checkpoint>) in char-rnn's directory (a plain process, not under screen) with
     C(-verbose 0) and returns the generated text, without sample.lua's diagnostic lines. The text starts
     with O(primetext) when one is given, as sample.lua prints it.
-  - O(checkpoint) is a checkpoint path or V(latest) / V(best) of O(savefile) in O(checkpoint_dir). A
+  - O(checkpoint) is a checkpoint path or V(auto) / V(latest) / V(best) of O(savefile) in O(checkpoint_dir). A
     checkpoint still being written by a running trainer is never used (see
     M(rnn_bootstrap.charrnn.checkpoint) for the rule).
   - A crash of sample.lua (a Lua error, for instance a O(primetext) character that is not in the model's
@@ -32,8 +32,11 @@ options:
     description:
       - A checkpoint file (relative paths are relative to O(chdir)), or V(latest) (most recently written) or
         V(best) (lowest validation loss) of O(savefile) in O(checkpoint_dir).
+      - V(auto) is V(best) when early stopping ended the run (the train module's
+        O(rnn_bootstrap.charrnn.train#module:patience)), the checkpoint its decision names while it is there, and
+        V(latest) otherwise.
     type: str
-    default: latest
+    default: auto
   checkpoint_dir:
     description:
       - Where to look for V(latest) and V(best). A relative path is relative to O(chdir).
@@ -165,7 +168,7 @@ def main():
     argument_spec = _options.argument_spec(
         savefile=True,
         torch=True,
-        checkpoint=dict(type='str', default='latest'),
+        checkpoint=dict(type='str', default='auto'),
         checkpoint_dir=dict(type='path', default=_paths.DEFAULT_CHECKPOINT_DIR),
         length=dict(type='int', default=2000),
         temperature=dict(type='float', default=1),

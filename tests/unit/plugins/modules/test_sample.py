@@ -14,7 +14,9 @@ import time
 import pytest
 
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._host import processes as _processes
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._charrnn import log as _log
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._charrnn import sampling as _sampling
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import paths as _paths
 from ansible_collections.rnn_bootstrap.charrnn.plugins.modules import sample
 
 SESSION = 'unit-sample-%d' % os.getpid()
@@ -61,6 +63,20 @@ def test_latest_and_best(module_runner, trained, stand_in_th):
     assert other['text'] != r['text']
     best = run(module_runner, base(trained, stand_in_th, checkpoint='best'))
     assert best['checkpoint'] == r['checkpoint']  # the stand-in's loss decreases
+
+
+def test_auto_samples_the_best_checkpoint_of_an_early_stop(module_runner, trained, stand_in_th):
+    cv = trained / 'cv'
+    first, last = sorted(os.listdir(str(cv)))
+    assert run(module_runner, base(trained, stand_in_th))['checkpoint'] == str(cv / last)  # auto: the latest
+    with open(_paths.default_log_path(str(cv), SESSION), 'w') as f:
+        f.write('%s\n[charrnn] early stop at iteration 38, best checkpoint cv/%s: 1 validation(s) without a new best '
+                'validation loss\nTerminated\n[charrnn] run ended: exit status 143\n' % (_log.RUN_MARKER, first))
+    assert run(module_runner, base(trained, stand_in_th))['checkpoint'] == str(cv / first)
+    assert run(module_runner, base(trained, stand_in_th, checkpoint='latest'))['checkpoint'] == str(cv / last)
+    # the decision's best gone (retention, a user), auto takes the best of those left
+    os.unlink(str(cv / first))
+    assert run(module_runner, base(trained, stand_in_th))['checkpoint'] == str(cv / last)
 
 
 def test_sample_lua_runs_on_the_forced_openblas_core(module_runner, trained, stand_in_th, tmp_path,
