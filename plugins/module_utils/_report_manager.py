@@ -55,9 +55,14 @@ def markdown(title, hosts):
             cell(training.get('train_loss'), '%.4f'),
             cell(host.get('best_val_loss'), '%.4f'),
             duration(training.get('eta_seconds')) if training.get('running') else '-',
-            after_reboot(host.get('supervision')),
+            after_reboot(host.get('supervision'), training),
         ]))
     lines += ['', '![training and validation loss](loss.png)', '']
+    outlook = [(host['name'], line) for host in hosts for line in outlook_lines(host)]
+    if outlook:
+        lines += ['## How the runs stand: early stops, ETA and cost, advice', '']
+        lines += ['- %s: %s' % (name, line) for name, line in outlook]
+        lines.append('')
     history = [(host['name'], event) for host in hosts for event in host.get('events') or []]
     if history:
         lines += ['## Restarts and interruptions', '']
@@ -66,10 +71,27 @@ def markdown(title, hosts):
     return '\n'.join(lines)
 
 
-def after_reboot(supervision):
+def outlook_lines(host):
+    """What the host's status says beyond the table: why early stopping ended the run and which checkpoint is
+    best, when the run ends and what it costs, and the advice of its curves."""
+    lines = []
+    early = (host.get('training') or {}).get('early_stop')
+    if early:
+        lines.append('stopped early at iteration %s, best checkpoint %s: %s'
+                     % (early.get('iteration'), early.get('best'), early.get('reason')))
+    eta = host.get('eta')
+    if eta and eta.get('message'):
+        lines.append('ETA: %s' % eta['message'])
+    lines += ['advice: %s' % a['message'] for a in host.get('advice') or [] if a.get('message')]
+    return lines
+
+
+def after_reboot(supervision, training=None):
     """Whether the host's run comes back by itself after a reboot, and why not, for the report's table."""
     if not supervision:
         return '-'
+    if (training or {}).get('status') == 'finished':
+        return 'stays down: training finished'
     if supervision.get('result') == 'start-limit-hit' or supervision.get('active_state') == 'failed':
         return 'gave up after %s restarts; resumes at the next boot' % supervision.get('restarts')
     if supervision.get('comes_back_after_reboot'):

@@ -79,6 +79,16 @@ options:
             C(Restarts and interruptions).
         type: list
         elements: dict
+      advice:
+        description:
+          - The RV(rnn_bootstrap.charrnn.checkpoint#module:advice) answer of the checkpoint module, listed with the
+            early stop (from O(hosts[].training)) and RV(rnn_bootstrap.charrnn.checkpoint#module:eta) under
+            C(How the runs stand).
+        type: list
+        elements: dict
+      eta:
+        description: The RV(rnn_bootstrap.charrnn.checkpoint#module:eta) answer of the checkpoint module.
+        type: dict
 extends_documentation_fragment:
   - rnn_bootstrap.charrnn.attributes
 attributes:
@@ -141,6 +151,8 @@ def main():
                 log=dict(type='path'),
                 supervision=dict(type='dict'),
                 events=dict(type='list', elements='dict'),
+                advice=dict(type='list', elements='dict'),
+                eta=dict(type='dict'),
             )),
         ),
         supports_check_mode=True,

@@ -25,6 +25,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -100,7 +101,7 @@ class Day2:
             'ansible_python_interpreter': sys.executable,
         }
 
-    def run(self, playbook=None, extra=None, args=()):
+    def run(self, playbook=None, extra=None, args=(), env_extra=None):
         """ansible-playbook on localhost: by default the char_rnn checkout and the training role."""
         self.runs += 1
         base = self.tmp / ('run%d' % self.runs)
@@ -118,6 +119,7 @@ class Day2:
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_root(), ANSIBLE_NOCOLOR='1',
                    ANSIBLE_RETRY_FILES_ENABLED='0', ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_HOST_KEY_CHECKING='0',
                    STANDIN_SLEEP='0.02')
+        env.update(env_extra or {})
         (base / 'inventory').write_text('[charrnn]\nlocalhost ansible_connection=local\n')
         proc = subprocess.run([ansible_playbook(), '-i', str(base / 'inventory'), str(playbook),
                                '-e', '@%s' % (base / 'vars.json'), '--skip-tags', 'charrnn_verify'] + list(args),
@@ -149,6 +151,15 @@ def day2(tmp_path):
     d = Day2(tmp_path)
     yield d
     d.cleanup()
+
+
+def wait_until(predicate, timeout):
+    end = time.time() + timeout
+    while time.time() < end:
+        if predicate():
+            return True
+        time.sleep(0.5)
+    return False
 
 
 def shown(out, name):
@@ -320,6 +331,49 @@ def test_a_site_re_run_keeps_the_first_figures(day2):
     assert 'Training already running' in out
     assert re.search(r'localhost +: ok=\d+ +changed=0 ', out), 'a re-run changes nothing, the report included'
     assert not FLOAT_NOISE.search(out), FLOAT_NOISE.search(out).group(0)
+
+
+@needs_root
+def test_training_that_stops_early_is_finished_and_sampled_at_its_best(day2):
+    # validation loss rises after iteration 40 while training loss falls: the model overfits
+    overfits = {'STANDIN_OVERFIT_AFTER': '40', 'STANDIN_SLEEP': '0.05'}
+    early = {'charrnn_train_patience': 3, 'charrnn_hourly_price': 0.5,
+             'charrnn_train_options': dict(SMALL, eval_val_every=10)}
+    rc, out = day2.run(extra=early, env_extra=overfits)
+    assert rc == 0, out
+    assert 'lm_lstm_epoch' in shown(out, 'rnn_bootstrap.charrnn.training : Show the first checkpoint and the start of '
+                                         'the sample')
+    assert wait_until(lambda: not trainer_pids(day2.checkout), 120), 'early stopping did not end the run'
+    stops = [line for line in day2.log().splitlines() if line.startswith('[charrnn] early stop at iteration ')]
+    assert len(stops) == 1, day2.log()[-3000:]
+    best = stops[0].split('best checkpoint ', 1)[1].split(': ', 1)[0]
+    assert best.startswith('cv/lm_lstm_epoch0.4') and '3 validation(s) without a new best validation loss since ' \
+        'iteration 40' in stops[0]
+
+    rc, out = day2.run(os.path.join(REPO, 'playbooks', 'status.yml'), extra=early,
+                       args=['--skip-tags', 'charrnn_verify'])
+    assert rc == 0, out
+    report = (day2.artifacts / 'report.md').read_text()
+    assert report_row(day2.artifacts)[5] == 'finished'
+    standing = report.split('## How the runs stand: early stops, ETA and cost, advice\n\n', 1)[1].split('\n\n')[0]
+    lines = standing.splitlines()
+    assert lines[0].startswith('- localhost: stopped early at iteration ') and best in lines[0], standing
+    assert re.match(r'- localhost: ETA: the run has ended \(finished\), \d+\.\d+ spent in (under a minute|\d+ min) '
+                    r'at 0\.5 an hour$', lines[1]), standing
+    assert all(line.startswith('- localhost: advice: ') for line in lines[2:]), standing
+    assert 'stopped early at iteration' in out  # the report is shown
+
+    # a re-run leaves the finished run alone
+    rc, out = day2.run(extra=early, env_extra=overfits)
+    assert rc == 0, out
+    said = shown(out, 'rnn_bootstrap.charrnn.training : Say how training runs')
+    assert 'Training already finished' in said and 'early stopping ended it at iteration ' in said, said
+    assert not trainer_pids(day2.checkout) and day2.log().count('[charrnn] run started') == 1
+
+    rc, out = day2.run(os.path.join(REPO, 'playbooks', 'sample.yml'), extra=early)
+    assert rc == 0, out
+    sampled = [p.name for p in (day2.artifacts / 'localhost').glob('sample-*.txt')]
+    assert sampled == ['sample-%s-t1.0-s123.txt' % os.path.splitext(os.path.basename(best))[0]], sampled
 
 
 @needs_root

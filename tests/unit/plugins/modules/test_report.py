@@ -37,6 +37,12 @@ def hosts(tmp_path):
               'iteration': 900, 'failed': True},
              {'event': 'ended', 'at': '2026-12-07T12:00:00+0000', 'exit_status': 0, 'phase': 'training',
               'iteration': 950, 'failed': False, 'stopped_on': 'SIGTERM', 'interruption': 'GCP preemption notice'}]},
+        {'name': 'box3', 'training': {'running': False, 'status': 'finished', 'iteration': 301, 'iterations': 720,
+                                      'early_stop': {'iteration': 297, 'best': 'cv/lm_lstm_epoch28.00_2.3451.t7',
+                                                     'reason': '5 validation(s) without a new best, patience 5'}},
+         'eta': {'message': 'the run has ended (finished), 1.00 spent in 2 h 00 min at 0.5 an hour'},
+         'supervision': {'comes_back_after_reboot': True, 'unit': 'charrnn-train-charrnn.service'},
+         'advice': [{'key': 'model_too_large', 'message': 'the model has 860983 parameters for 6000 characters'}]},
         {'name': 'box2', 'supervision': {'comes_back_after_reboot': False,
                                          'reason': 'the run will not come back after a restart of the host: no systemd'}},
     ]
@@ -59,8 +65,15 @@ def test_writes_table_and_chart_then_changes_nothing(module_runner, tmp_path):
         '- 2026-12-07T11:00:00+0000 box1: the trainer ended at iteration 900, exit status 137 (training)',
         '- 2026-12-07T12:00:00+0000 box1: the trainer ended at iteration 950, interrupted by the cloud (GCP preemption '
         'notice)']
+    assert '| box3 | - | - | - | - | finished | 301/720 | - | - | - | - | stays down: training finished |' in text
+    assert text.split('## How the runs stand: early stops, ETA and cost, advice\n\n', 1)[1].split('\n\n')[0] == '\n'.join([
+        '- box3: stopped early at iteration 297, best checkpoint cv/lm_lstm_epoch28.00_2.3451.t7: 5 validation(s) '
+        'without a new best, patience 5',
+        '- box3: ETA: the run has ended (finished), 1.00 spent in 2 h 00 min at 0.5 an hour',
+        '- box3: advice: the model has 860983 parameters for 6000 characters'])
     assert (dest / 'loss.png').read_bytes().startswith(b'\x89PNG')
-    assert result['curves'] == {'box1': {'train': 99, 'val': 1}, 'box2': {'train': 0, 'val': 0}}
+    assert result['curves'] == {'box1': {'train': 99, 'val': 1}, 'box3': {'train': 0, 'val': 0},
+                                'box2': {'train': 0, 'val': 0}}
     again = module_runner(report.main, {'dest': str(dest), 'hosts': hosts(tmp_path)})
     assert again['changed'] is False
 
