@@ -250,7 +250,11 @@ def advise(lines, flags, corpus_chars=None, head=None):
     train, dummy = _log.loss_curves(lines)
     run, dummy = _log.split_runs(lines)
     history = _log.validations(run)
-    finite = [v for v in history if _finite(v['val_loss'])]
+    # The trends rest on train.lua's own validations: one a stop signal asked for sits a few iterations past
+    # the last of them and would break a trend it does not belong to.
+    run_iterations = summary['iterations'] - summary['iterations_before'] if summary['iterations'] else None
+    finite = [v for v in history if _finite(v['val_loss'])
+              and in_rhythm(v, flag_value(flags, 'eval_val_every'), run_iterations)]
     batches = summary['batches']
     chars = corpus_chars
     if chars is None and batches:

@@ -200,6 +200,19 @@ def test_overfitting_and_model_too_large_and_small_corpus():
                                                     'ratio': pytest.approx(143.5, abs=0.1)}
 
 
+def test_an_early_stopped_run_is_advised_on_train_lua_s_own_validations():
+    # early-stopped.log: the run early stopping ended, through the collection on a fresh box; its last
+    # checkpoint, the one SIGTERM asked for, is lower than the two before it
+    lines = recorded('early-stopped')
+    history = _log.validations(lines)
+    assert history[-1]['requested_by'] == 'SIGTERM' and history[-1]['val_loss'] < history[-2]['val_loss']
+    advice = dict((a['key'], a) for a in _curves.advise(lines, dict(OVERFIT, seed=123)))
+    assert sorted(advice) == ['corpus_too_small', 'model_too_large', 'overfitting']
+    assert advice['overfitting']['message'].startswith(
+        'validation loss rose over the last 3 validations (2.4046 at iteration 270 to 2.4410 at iteration 288, '
+        'the best was 2.3434 at iteration 234) while training loss fell (')
+
+
 def test_no_overfitting_while_validation_loss_still_falls():
     lines = recorded('overfit')
     upto = next(n for n, line in enumerate(lines) if line.startswith('252/720 '))

@@ -58,6 +58,20 @@ def test_a_real_overfitting_run_stops_once_patience_runs_out_after_its_best():
     assert info['best'] == 'cv-overfit/lm_lstm_epoch28.00_2.3451.t7'
 
 
+def test_the_run_the_collection_stopped_early_on_a_fresh_box():
+    lines = recorded('early-stopped')
+    logged = [n for n, line in enumerate(lines) if line.startswith(_log.EARLY_STOP_PREFIX)]
+    assert len(logged) == 1
+    # read as it grew, the log says stop at 279, five validations past the best at 234; the watcher there
+    # looked once train.lua had gone on past 288, and logged the decision it took then
+    decision, n = first_stop(lines[:logged[0]], patience=5, eval_val_every=9)
+    assert decision['line'].startswith('[charrnn] early stop at iteration 279, best checkpoint '
+                                       'cv/lm_lstm_epoch26.00_2.3434.t7: 5 validation(s) ')
+    assert _early_stopping.decide(lines[:logged[0]], 5, 0.0, 9)['line'] == lines[logged[0]]
+    # what follows is the stop it asked for, which decides nothing more
+    assert _early_stopping.decide(lines, 5, 0.0, 9) == {'stop': False}
+
+
 def test_no_decision_while_train_lua_still_saves_the_checkpoint():
     lines = [MARKER] + recorded('overfit')
     dummy, n = first_stop(lines, patience=5, eval_val_every=9)
