@@ -25,7 +25,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -33,6 +32,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from charrnn_it_helpers import (SCREEN, STAND_IN_TH, ansible_playbook, collections_root,  # noqa: E402
                                 kill_trainers, screen_sessions, trainer_pids)
+
+sys.path.insert(0, collections_root())
+from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._host import waiter as _waiter  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHAKESPEARE = ('First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n' * 400)[:20000]
@@ -151,15 +153,6 @@ def day2(tmp_path):
     d = Day2(tmp_path)
     yield d
     d.cleanup()
-
-
-def wait_until(predicate, timeout):
-    end = time.time() + timeout
-    while time.time() < end:
-        if predicate():
-            return True
-        time.sleep(0.5)
-    return False
 
 
 def shown(out, name):
@@ -343,7 +336,7 @@ def test_training_that_stops_early_is_finished_and_sampled_at_its_best(day2):
     assert rc == 0, out
     assert 'lm_lstm_epoch' in shown(out, 'rnn_bootstrap.charrnn.training : Show the first checkpoint and the start of '
                                          'the sample')
-    assert wait_until(lambda: not trainer_pids(day2.checkout), 120), 'early stopping did not end the run'
+    assert _waiter.wait_until(lambda: not trainer_pids(day2.checkout), 120, 0.5), 'early stopping did not end the run'
     stops = [line for line in day2.log().splitlines() if line.startswith('[charrnn] early stop at iteration ')]
     assert len(stops) == 1, day2.log()[-3000:]
     best = stops[0].split('best checkpoint ', 1)[1].split(': ', 1)[0]

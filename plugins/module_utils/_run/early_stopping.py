@@ -62,7 +62,7 @@ def earlier_stop(lines):
     """The iteration of the last early stop logged before the current run, or 0."""
     at = 0
     for line in lines[:len(lines) - len(_log.split_runs(lines)[0])]:
-        if line.startswith(_log.EARLY_STOP_PREFIX) or _log.EARLY_STOP_PREFIX in line:
+        if _log.EARLY_STOP_PREFIX in line:
             info = _log.parse_line(line)
             if info['kind'] == 'early_stop':
                 at = info['iteration']

@@ -18,9 +18,6 @@ from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._charrnn imp
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._charrnn import flags as _flags
 from ansible_collections.rnn_bootstrap.charrnn.plugins.module_utils._run import paths as _paths
 
-# The statuses of a run that trains (see _trainer.status_of); any other has ended.
-TRAINING = ('running', 'starting', 'training', 'evaluating', 'saving')
-
 
 def corpus_chars(state):
     """The size of the run's input.txt, or None when the record or the file does not say."""
@@ -53,7 +50,8 @@ def outlook(obs, hourly_price=None, clock=time.time):
         return {'advice': [], 'eta': None}
     flags = _flags.argv_flags(state.get('command'))
     advice = _curves.advise(obs['log_lines'], flags, corpus_chars(state), head=obs.get('log_head'))
-    ended = None if training['running'] or training['status'] in TRAINING else training['status']
+    # a run that no longer runs has a status that says how it ended (_trainer.status_of)
+    ended = None if training['running'] else training['status']
     eta = _curves.eta_and_cost(training, elapsed_seconds(state, training['running'], training['log_path'], clock),
                                hourly_price, early_stopping=bool(state.get('early_stopping')), ended=ended)
     return {'advice': advice, 'eta': eta}
